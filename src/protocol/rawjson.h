@@ -1,0 +1,23 @@
+/* rawjson.h: byte positions of the elements of a JSON array, without
+ * decoding them. Used where the exact bytes a client sent matter: the RPC
+ * signature is over the raw text of part of the envelope (SERVER-API.md §1.5),
+ * and stored lines are re-sent with only element 0 replaced.
+ *
+ * The scanner assumes text that jansson has already accepted as JSON; on
+ * anything else it fails cleanly (BP_EPROTO), never reads out of bounds. */
+#ifndef BP_RAWJSON_H
+#define BP_RAWJSON_H
+
+#include <stddef.h>
+
+struct rawjson_span {
+    size_t off; /* first byte of the element */
+    size_t len; /* bytes of the element (no surrounding whitespace) */
+};
+
+/* s[0..n) must hold one JSON array (leading/trailing whitespace allowed).
+ * Fills up to max spans and returns the number of elements (which may be
+ * larger than max), or BP_EPROTO. */
+int rawjson_array(const char *s, size_t n, struct rawjson_span *out, size_t max);
+
+#endif

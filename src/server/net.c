@@ -1,0 +1,1507 @@
+/* net.c: the connection layer (see net.h): libuv TCP, HTTP/1.1 through
+ * http_parser, WebSocket (RFC 6455) through wslay.
+ *
+ * Per-connection state machine
+ * ----------------------------
+ *
+ *            accept: TCP_NODELAY, reading, 30 s idle timer
+ *               |
+ *               v
+ *      +-----------------+   valid upgrade: 101 queued,   +-----------------+
+ *      |    CONN_HTTP    |---- wslay created, on_open() -->|     CONN_WS     |
+ *      | http_parser,    |       (http_request_done)       | wslay parses    |
+ *      | keep-alive      |                                 | input; on_msg() |
+ *      +-----------------+                                 +-----------------+
+ *        | 400/413/431, "Connection: close",                 | conn_close(), peer's close
+ *        | EOF with a response still queued                  | frame, wslay's 1002/1007/1009,
+ *        | (http_error, http_respond, conn_eof)              | net_shutdown() 1001 (ws_close)
+ *        v                                                   v
+ *      +-----------------------------------------------------------------+
+ *      | CONN_CLOSING (conn_enter_closing): no new output; the queue,    |
+ *      | whose last item is the response or the close frame, is flushed, |
+ *      | then shutdown(SHUT_WR); input still goes to wslay (only to see  |
+ *      | the peer's close frame) or is discarded; a 2 s timer runs.      |
+ *      +-----------------------------------------------------------------+
+ *        | queue empty and (peer's close frame or EOF), or the timer fires
+ *        v (conn_maybe_finish, on_conn_timer)
+ *      CONN_CLOSED (conn_finish): uv_close() on the socket and the timer
+ *        | both close callbacks ran (on_conn_handle_close)
+ *        v
+ *      on_close() if on_open() was called, then conn_free()
+ *
+ * conn_abort(), a socket error, SEND_BUFFER_FULL and EOF on an open WebSocket
+ * go straight to CONN_CLOSED from any state.
+ *
+ * Invariants:
+ *  1. on_close() is called once per on_open(), from the libuv close callback,
+ *     never from inside a net_* or conn_* call made by the application. So a
+ *     conn_send() that drops a connection in the middle of a broadcast loop
+ *     does not re-enter the application.
+ *  2. Memory of a conn is freed only once libuv closed both of its handles.
+ *  3. Once a close frame has been queued nothing is queued after it:
+ *     conn_send() is refused in every state but CONN_WS.
+ *  4. on_message() is called only in CONN_WS, so not after conn_close().
+ *
+ * Output queue and frame encoding
+ * -------------------------------
+ * Each conn has one FIFO of struct out_item; c->pending counts the bytes
+ * queued and not yet reported written by libuv. Everything goes through it:
+ * HTTP responses, data frames and wslay's control frames, so their order on
+ * the wire is the order in which they were queued.
+ *
+ * Data frames are NOT queued through wslay_event_queue_msg(): wslay copies
+ * every payload into its own buffer and hands it back through a send callback,
+ * which for a broadcast to N connections means N copies of the same message.
+ * Instead net encodes the 2-10 byte header of server frames itself (they are
+ * unmasked, final, opcode 1; RFC 6455 §5.2) into the item and keeps a
+ * reference on the caller's sbuf, so header and payload go out as two
+ * uv_buf_t. wslay thus only produces control frames (pong, close); its send
+ * callback copies their few bytes into the same FIFO.
+ *
+ * Writes are batched like Redis's handleClientsWithPendingWrites(): queuing
+ * only puts the conn on net->flush; a uv_prepare handle, which runs once per
+ * loop iteration just before the loop blocks, then writes each listed queue
+ * with one uv_write() of up to NET_WRITE_BUFS buffers (one writev). At most
+ * one write per conn is in flight; its callback releases the items and
+ * starts the next batch.
+ *
+ * Ownership: net owns the conns; a conn owns its items, its wslay context and
+ * its HTTP request state; an item owns one reference on its sbuf. Reads land
+ * in one buffer per net (n->rbuf), consumed before the read callback returns.
+ *
+ * Limits: the request head is capped by max_http_header (both counted here
+ * before buffering and by http_parser's own byte count), the body by
+ * max_http_body (Content-Length checked before reading it), a WebSocket
+ * message by max_message (wslay checks each frame's declared length before it
+ * allocates), and the output by max_output. */
+#include "server/net.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <http_parser.h>
+#include <nettle/sha1.h>
+#include <sodium.h>
+#include <wslay/wslay.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/utf8.h"
+#include "common/xmalloc.h"
+#include "server/net_internal.h"
+
+#define NET_BACKLOG 1024
+#define NET_READ_BUF (64 * 1024)    /* bytes read per read callback */
+#define NET_WRITE_BUFS 1024         /* uv_buf_t per uv_write (IOV_MAX on Linux) */
+#define NET_CLOSE_TIMEOUT_MS 2000   /* CONN_CLOSING lasts at most this long */
+#define NET_HTTP_IDLE_MS 30000      /* a request must complete within this */
+#define NET_REASON_MAX 124          /* on_close reason, NUL included */
+
+/* Used when a net_config field is 0. */
+#define NET_DEFAULT_MAX_MESSAGE (100u << 20) /* the reference's ws maxPayload */
+#define NET_DEFAULT_MAX_OUTPUT (16u << 20)
+#define NET_DEFAULT_MAX_HTTP_HEADER (16u << 10)
+#define NET_DEFAULT_MAX_HTTP_BODY (1u << 20)
+#define NET_DEFAULT_MAX_CONNS 10000u
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+#define CONTAINER_OF(p, T, m) ((T *)(void *)((char *)(p) - offsetof(T, m)))
+
+/* An intrusive doubly-linked list; an unlisted element links to itself. */
+struct link {
+    struct link *prev, *next;
+};
+
+static void link_init(struct link *l) { l->prev = l->next = l; }
+static bool link_empty(const struct link *l) { return l->next == l; }
+
+static void link_push(struct link *head, struct link *l)
+{
+    l->prev = head->prev;
+    l->next = head;
+    head->prev->next = l;
+    head->prev = l;
+}
+
+static void link_del(struct link *l)
+{
+    l->prev->next = l->next;
+    l->next->prev = l->prev;
+    link_init(l);
+}
+
+/* One entry of a conn's output FIFO: an optional frame header, then payload. */
+struct out_item {
+    struct out_item *next;
+    struct sbuf *sb;             /* referenced payload (conn_send_sbuf), or NULL */
+    const char *data;            /* the payload: sb->data or bytes[] */
+    size_t len;                  /* payload bytes */
+    uint8_t hlen;                /* bytes used in hdr; 0 for pre-framed bytes */
+    uint8_t hdr[NET_WS_HDR_MAX]; /* server frame header encoded by net */
+    char bytes[];                /* copied payload: conn_send, HTTP, control frames */
+};
+
+enum conn_state { CONN_HTTP, CONN_WS, CONN_CLOSING, CONN_CLOSED };
+
+/* The request being parsed; reset at each message begin, freed on upgrade. */
+struct http_in {
+    struct buf url;          /* request target as sent */
+    struct buf hdrs;         /* "name\0value\0" per header, names lower-cased */
+    size_t *offs;            /* 2 offsets (name, value) into hdrs per header; xmalloc */
+    size_t n_hdrs, cap_hdrs; /* headers in offs, and room for */
+    struct buf body;         /* plain request body, at most max_http_body */
+    size_t head;             /* head bytes seen so far, against max_http_header */
+    int last;                /* previous header callback: 0 none, 1 field, 2 value */
+    int status;              /* error to answer (413, 431) set by a callback, or 0 */
+    bool keep_alive;         /* http_should_keep_alive() at message end */
+    bool upgrade;            /* http_parser saw Connection: upgrade + Upgrade */
+    unsigned method;         /* enum http_method */
+};
+
+struct conn {
+    uv_tcp_t tcp;            /* the socket; data = this */
+    uv_timer_t timer;        /* HTTP idle timeout, then the closing timeout */
+    uv_write_t wreq;         /* the one write in flight */
+    uv_shutdown_t sreq;      /* shutdown(SHUT_WR) once the close frame is out */
+    struct net *net;
+    struct link link;        /* in net->conns until freed */
+    struct link flush_link;  /* in net->flush while output waits for on_flush */
+    enum conn_state state;
+    unsigned handles;        /* of tcp and timer, how many are not closed yet */
+    bool opened;             /* on_open() was called, so on_close() is owed */
+    bool peer_done;          /* the peer sent its close frame or EOF */
+    bool shut_wr;            /* uv_shutdown() issued */
+    bool in_wslay;           /* inside wslay_event_recv(): do not call wslay_event_send() */
+    bool ws_failed;          /* wslay_event_recv() failed: wslay is not used again */
+    bool read_paused;        /* HTTP: reading stopped until the response is written */
+    bool drain_armed;        /* pending reached NET_LOW_WATER; on_drain() owed */
+
+    struct out_item *out_head, *out_tail; /* the output FIFO, owned */
+    size_t inflight_items;   /* items at the head that the write in flight covers */
+    size_t inflight_bytes;   /* their bytes */
+    size_t pending;          /* bytes of all items in the FIFO */
+
+    http_parser parser;      /* CONN_HTTP only */
+    struct http_in req;
+
+    wslay_event_context_ptr ws; /* from CONN_WS on; owned */
+    const char *in_p;        /* input that ws_recv_cb hands to wslay */
+    size_t in_len;
+
+    void *data;              /* conn_set_data() */
+    char peer[INET6_ADDRSTRLEN];
+    char reason[NET_REASON_MAX]; /* for on_close(); the first cause wins */
+};
+
+struct net {
+    uv_loop_t *loop;
+    struct net_config cfg;   /* limits with defaults applied; host points at host */
+    char *host;              /* xstrdup */
+    struct net_callbacks cb;
+    uv_tcp_t listener;       /* valid once listen_inited */
+    uv_prepare_t flusher;    /* runs on_flush before the loop blocks */
+    struct link conns;       /* every accepted conn until freed */
+    struct link flush;       /* conns with output waiting for on_flush */
+    size_t n_conns;
+    unsigned handles;        /* listener, flusher, refused sockets not yet closed */
+    int port;                /* bound port, after net_listen() */
+    bool listen_inited, listener_closing, flusher_closing;
+    bool shutting_down;      /* net_shutdown() was called */
+    bool free_pending;       /* net_free() was called; free when handles hit 0 */
+    void (*done)(void *arg); /* net_shutdown()'s callback, called once */
+    void *done_arg;
+    char rbuf[NET_READ_BUF]; /* shared read buffer (reads are consumed at once) */
+};
+
+static void on_flush(uv_prepare_t *h);
+static void on_write(uv_write_t *req, int status);
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void conn_finish(struct conn *c);
+static void conn_maybe_finish(struct conn *c);
+static void ws_pump(struct conn *c);
+
+/* ---------------------------------------------------------------------- */
+/* Small helpers                                                           */
+
+static char ascii_lower(char ch)
+{
+    return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+}
+
+static bool is_ows(char ch) { return ch == ' ' || ch == '\t'; }
+
+/* Trims blanks around s[0..*len); returns the new start. */
+static const char *trim(const char *s, size_t *len)
+{
+    size_t n = *len;
+    while (n && is_ows(*s)) {
+        s++;
+        n--;
+    }
+    while (n && is_ows(s[n - 1]))
+        n--;
+    *len = n;
+    return s;
+}
+
+static bool eq_nocase(const char *a, size_t alen, const char *b)
+{
+    size_t blen = strlen(b);
+    if (alen != blen)
+        return false;
+    for (size_t i = 0; i < alen; i++)
+        if (ascii_lower(a[i]) != ascii_lower(b[i]))
+            return false;
+    return true;
+}
+
+/* True if the comma-separated list s holds tok (case-insensitive). */
+static bool list_has_token(const char *s, const char *tok)
+{
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        size_t tl = n;
+        const char *t = trim(s, &tl);
+        if (eq_nocase(t, tl, tok))
+            return true;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    return false;
+}
+
+/* RFC 7230 tchar: what a subprotocol token may contain. */
+static bool is_tchar(char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+static void set_reason(struct conn *c, const char *reason)
+{
+    if (c->reason[0] || !reason)
+        return;
+    size_t n = strlen(reason);
+    if (n >= sizeof c->reason)
+        n = sizeof c->reason - 1;
+    memcpy(c->reason, reason, n);
+    c->reason[n] = '\0';
+}
+
+/* ---------------------------------------------------------------------- */
+/* WebSocket pure helpers                                                  */
+
+size_t net__ws_frame_header(uint8_t out[NET_WS_HDR_MAX], unsigned opcode, uint64_t len)
+{
+    out[0] = (uint8_t)(0x80u | (opcode & 0x0fu)); /* FIN, RSV 0 */
+    if (len < 126) {
+        out[1] = (uint8_t)len; /* MASK bit 0: server frames are not masked */
+        return 2;
+    }
+    if (len <= 0xffffu) {
+        out[1] = 126;
+        out[2] = (uint8_t)(len >> 8);
+        out[3] = (uint8_t)len;
+        return 4;
+    }
+    out[1] = 127;
+    for (int i = 0; i < 8; i++)
+        out[2 + i] = (uint8_t)(len >> (56 - 8 * i));
+    return 10;
+}
+
+int net__ws_accept(const char *key, size_t key_len, char out[NET_WS_ACCEPT_LEN])
+{
+    unsigned char raw[16];
+    size_t raw_len = 0;
+    const char *end = NULL;
+    out[0] = '\0';
+    key = trim(key, &key_len);
+    /* A 16-byte nonce is exactly 24 base64 characters; checking the length
+     * first also bounds what sodium reads. */
+    if (key_len != 24 ||
+        sodium_base642bin(raw, sizeof raw, key, key_len, NULL, &raw_len, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        raw_len != 16 || end != key + key_len)
+        return BP_EPROTO;
+
+    struct sha1_ctx sha;
+    uint8_t digest[SHA1_DIGEST_SIZE];
+    sha1_init(&sha);
+    sha1_update(&sha, key_len, (const uint8_t *)key);
+    sha1_update(&sha, sizeof WS_GUID - 1, (const uint8_t *)WS_GUID);
+    sha1_digest(&sha, sizeof digest, digest);
+    sodium_bin2base64(out, NET_WS_ACCEPT_LEN, digest, sizeof digest,
+                      sodium_base64_VARIANT_ORIGINAL);
+    return 0;
+}
+
+static bool ws_code_valid(uint16_t code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
+           (code >= 3000 && code <= 4999);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Output queue                                                            */
+
+/* Returns an item with room for inline_len payload bytes in bytes[]. */
+static struct out_item *item_new(size_t inline_len)
+{
+    struct out_item *it = xmalloc(sizeof *it + inline_len);
+    it->next = NULL;
+    it->sb = NULL;
+    it->data = it->bytes;
+    it->len = inline_len;
+    it->hlen = 0;
+    return it;
+}
+
+static void item_free(struct out_item *it)
+{
+    sbuf_unref(it->sb);
+    free(it);
+}
+
+/* Returns true if hlen + len more bytes fit under max_output. Otherwise drops
+ * c (on_close: SEND_BUFFER_FULL) and returns false. Checked before the item is
+ * allocated. */
+static bool conn_room(struct conn *c, size_t hlen, size_t len)
+{
+    size_t cap = c->net->cfg.max_output;
+    if (len <= cap && hlen <= cap - len && c->pending <= cap - len - hlen)
+        return true;
+    LOG_DEBUG("net: %s: output over %zu bytes, dropping", c->peer, cap);
+    conn_abort(c, "SEND_BUFFER_FULL");
+    return false;
+}
+
+/* Lists c for on_flush() unless a write is already in flight (its callback
+ * continues) or c is listed already. */
+static void conn_schedule_flush(struct conn *c)
+{
+    struct net *n = c->net;
+    if (c->state == CONN_CLOSED || c->inflight_items || !c->out_head ||
+        !link_empty(&c->flush_link))
+        return;
+    if (link_empty(&n->flush))
+        uv_prepare_start(&n->flusher, on_flush);
+    link_push(&n->flush, &c->flush_link);
+}
+
+/* Appends it (now owned by c) to the output FIFO. */
+static void conn_push(struct conn *c, struct out_item *it)
+{
+    if (c->out_tail)
+        c->out_tail->next = it;
+    else
+        c->out_head = it;
+    c->out_tail = it;
+    c->pending += it->hlen + it->len;
+    if (c->pending >= NET_LOW_WATER)
+        c->drain_armed = true;
+    conn_schedule_flush(c);
+}
+
+/* Queues a copy of pre-framed bytes (HTTP, control frames) without a cap. */
+static void conn_push_bytes(struct conn *c, const void *p, size_t len)
+{
+    struct out_item *it = item_new(len);
+    memcpy(it->bytes, p, len);
+    conn_push(c, it);
+}
+
+/* Writes the head of the FIFO: one uv_write() with up to NET_WRITE_BUFS
+ * buffers. Does nothing while a write is in flight. */
+static void conn_write_start(struct conn *c)
+{
+    if (c->state == CONN_CLOSED || c->inflight_items || !c->out_head)
+        return;
+    uv_buf_t bufs[NET_WRITE_BUFS];
+    unsigned nb = 0;
+    size_t items = 0, bytes = 0;
+    for (struct out_item *it = c->out_head; it && nb + 2 <= NET_WRITE_BUFS; it = it->next) {
+        /* uv_buf_t is set by hand: uv_buf_init() takes an unsigned int length. */
+        if (it->hlen) {
+            bufs[nb].base = (char *)it->hdr;
+            bufs[nb++].len = it->hlen;
+        }
+        if (it->len) {
+            bufs[nb].base = (char *)it->data;
+            bufs[nb++].len = it->len;
+        }
+        items++;
+        bytes += it->hlen + it->len;
+    }
+    int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs, nb, on_write);
+    if (rc < 0) {
+        set_reason(c, "SOCKET_ERROR");
+        conn_finish(c);
+        return;
+    }
+    c->inflight_items = items;
+    c->inflight_bytes = bytes;
+}
+
+static void on_flush(uv_prepare_t *h)
+{
+    struct net *n = h->data;
+    while (!link_empty(&n->flush)) {
+        struct link *l = n->flush.next;
+        link_del(l);
+        conn_write_start(CONTAINER_OF(l, struct conn, flush_link));
+    }
+    uv_prepare_stop(h);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct conn *c = req->data;
+    struct net *n = c->net;
+    for (size_t i = 0; i < c->inflight_items; i++) {
+        struct out_item *it = c->out_head;
+        c->out_head = it->next;
+        item_free(it);
+    }
+    if (!c->out_head)
+        c->out_tail = NULL;
+    c->pending -= c->inflight_bytes;
+    c->inflight_items = c->inflight_bytes = 0;
+    if (c->state == CONN_CLOSED) /* also UV_ECANCELED: closed under the write */
+        return;
+    if (status < 0) {
+        LOG_DEBUG("net: %s: write: %s", c->peer, uv_strerror(status));
+        set_reason(c, "SOCKET_ERROR");
+        conn_finish(c);
+        return;
+    }
+    if (c->drain_armed && c->pending < NET_LOW_WATER) {
+        c->drain_armed = false;
+        if (c->state == CONN_WS && n->cb.on_drain) {
+            n->cb.on_drain(n->cb.ud, c);
+            if (c->state == CONN_CLOSED)
+                return;
+        }
+    }
+    if (c->out_head) {
+        conn_write_start(c);
+        return;
+    }
+    if (c->state == CONN_HTTP && c->read_paused) {
+        c->read_paused = false;
+        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
+            conn_finish(c);
+            return;
+        }
+    }
+    conn_maybe_finish(c);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Closing                                                                 */
+
+static void on_conn_timer(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    /* CONN_HTTP: idle; CONN_CLOSING: the peer did not finish in time. */
+    conn_finish(c);
+}
+
+static void conn_enter_closing(struct conn *c, const char *reason)
+{
+    set_reason(c, reason);
+    c->state = CONN_CLOSING;
+    uv_timer_start(&c->timer, on_conn_timer, NET_CLOSE_TIMEOUT_MS, 0);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    struct conn *c = req->data;
+    if (status < 0 && c->state != CONN_CLOSED)
+        conn_finish(c);
+}
+
+/* In CONN_CLOSING, once the FIFO is written: close at once if the peer is done,
+ * else half-close and wait for its close frame, EOF or the timer. */
+static void conn_maybe_finish(struct conn *c)
+{
+    if (c->state != CONN_CLOSING || c->in_wslay || c->out_head)
+        return;
+    if (c->peer_done) {
+        conn_finish(c);
+        return;
+    }
+    if (!c->shut_wr) {
+        c->shut_wr = true;
+        if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) < 0)
+            conn_finish(c);
+    }
+}
+
+static void net_maybe_done(struct net *n);
+static void net_handle_closed(struct net *n);
+
+static void http_in_free(struct http_in *r)
+{
+    buf_free(&r->url);
+    buf_free(&r->hdrs);
+    buf_free(&r->body);
+    free(r->offs);
+    r->offs = NULL;
+    r->n_hdrs = r->cap_hdrs = 0;
+}
+
+static void conn_free(struct conn *c)
+{
+    struct net *n = c->net;
+    while (c->out_head) {
+        struct out_item *it = c->out_head;
+        c->out_head = it->next;
+        item_free(it);
+    }
+    wslay_event_context_free(c->ws);
+    http_in_free(&c->req);
+    link_del(&c->flush_link);
+    link_del(&c->link);
+    n->n_conns--;
+    free(c);
+}
+
+static void on_conn_handle_close(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    if (--c->handles)
+        return;
+    struct net *n = c->net;
+    if (c->opened && n->cb.on_close)
+        n->cb.on_close(n->cb.ud, c, c->reason[0] ? c->reason : "SOCKET_CLOSED");
+    conn_free(c);
+    net_maybe_done(n);
+}
+
+/* Closes both handles; on_close() and the free follow in the close callback. */
+static void conn_finish(struct conn *c)
+{
+    if (c->state == CONN_CLOSED)
+        return;
+    c->state = CONN_CLOSED;
+    link_del(&c->flush_link);
+    uv_close((uv_handle_t *)&c->tcp, on_conn_handle_close);
+    uv_close((uv_handle_t *)&c->timer, on_conn_handle_close);
+}
+
+/* ---------------------------------------------------------------------- */
+/* WebSocket                                                               */
+
+static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+                          void *ud)
+{
+    struct conn *c = ud;
+    if (c->state == CONN_CLOSED || c->in_len == 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    size_t n = len < c->in_len ? len : c->in_len;
+    memcpy(buf, c->in_p, n);
+    c->in_p += n;
+    c->in_len -= n;
+    return (ssize_t)n;
+}
+
+/* wslay hands over control frames only (see the top of the file). */
+static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
+                          int flags, void *ud)
+{
+    struct conn *c = ud;
+    if (c->state == CONN_CLOSED || !conn_room(c, 0, len)) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    conn_push_bytes(c, data, len);
+    return (ssize_t)len;
+}
+
+static void ws_on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+                      void *ud)
+{
+    struct conn *c = ud;
+    struct net *n = c->net;
+    switch (arg->opcode) {
+    case WSLAY_TEXT_FRAME:
+    case WSLAY_BINARY_FRAME: {
+        if (c->state != CONN_WS)
+            return; /* closing: messages are no longer delivered */
+        const char *msg = arg->msg ? (const char *)arg->msg : "";
+        /* wslay validates text itself; this check keeps net.h's promise even
+         * if a wslay build stopped doing so. */
+        if (arg->opcode == WSLAY_TEXT_FRAME && !utf8_valid(msg, arg->msg_length)) {
+            wslay_event_queue_close(ctx, WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA, NULL, 0);
+            wslay_event_shutdown_read(ctx);
+            conn_enter_closing(c, "SOCKET_ERROR");
+            return;
+        }
+        if (n->cb.on_message)
+            n->cb.on_message(n->cb.ud, c, msg, arg->msg_length,
+                             arg->opcode == WSLAY_BINARY_FRAME);
+        return;
+    }
+    case WSLAY_CONNECTION_CLOSE:
+        /* wslay queued the reply (or had sent ours). */
+        c->peer_done = true;
+        if (c->state == CONN_WS)
+            conn_enter_closing(c, "SOCKET_CLOSED");
+        return;
+    default:
+        return; /* ping (wslay queued the pong) or pong */
+    }
+}
+
+static const struct wslay_event_callbacks ws_callbacks = {
+    .recv_callback = ws_recv_cb,
+    .send_callback = ws_send_cb,
+    .on_msg_recv_callback = ws_on_msg,
+};
+
+/* Moves the control frames wslay queued into the FIFO. */
+static void ws_pump(struct conn *c)
+{
+    if (!c->ws || c->ws_failed || c->in_wslay || c->state == CONN_CLOSED)
+        return;
+    if (wslay_event_want_write(c->ws))
+        wslay_event_send(c->ws); /* ws_send_cb cannot block; failure means dropped */
+}
+
+/* wslay_event_recv() failed: a frame-level protocol error (bad length
+ * encoding, long or fragmented control frame). wslay would answer with an empty
+ * close frame and must not be called again, so net sends 1002 itself. */
+static void ws_fail(struct conn *c)
+{
+    static const uint8_t close_1002[4] = {0x88, 0x02, 0x03, 0xea};
+    c->ws_failed = true;
+    if (wslay_event_get_close_sent(c->ws)) {
+        c->peer_done = true; /* our close is out; stop waiting for the reply */
+        return;
+    }
+    if (!conn_room(c, 0, sizeof close_1002))
+        return;
+    conn_push_bytes(c, close_1002, sizeof close_1002);
+    if (c->state == CONN_WS)
+        conn_enter_closing(c, "SOCKET_ERROR");
+}
+
+/* Feeds WebSocket bytes to wslay, which calls ws_on_msg() per message. */
+static void ws_input(struct conn *c, const char *p, size_t len)
+{
+    c->in_p = p;
+    c->in_len = len;
+    c->in_wslay = true;
+    int rv = wslay_event_recv(c->ws);
+    c->in_wslay = false;
+    c->in_p = NULL;
+    c->in_len = 0;
+    if (c->state == CONN_CLOSED)
+        return;
+    if (rv < 0)
+        ws_fail(c);
+    else if (c->state == CONN_WS && !wslay_event_get_read_enabled(c->ws))
+        conn_enter_closing(c, "SOCKET_ERROR"); /* wslay queued 1002, 1007 or 1009 */
+    ws_pump(c);
+    conn_maybe_finish(c);
+}
+
+/* Starts the close handshake of an open WebSocket. label is for on_close(). */
+static void ws_close(struct conn *c, uint16_t code, const char *reason, const char *label)
+{
+    if (c->state != CONN_WS)
+        return;
+    if (!ws_code_valid(code))
+        code = WSLAY_CODE_NORMAL_CLOSURE;
+    size_t rlen = reason ? strlen(reason) : 0;
+    if (rlen > 123) { /* a control frame's payload is 125 bytes with the code */
+        rlen = 123;
+        while (rlen && ((unsigned char)reason[rlen] & 0xc0) == 0x80)
+            rlen--; /* do not cut a UTF-8 sequence */
+    }
+    if (rlen && !utf8_valid(reason, rlen))
+        rlen = 0;
+    conn_enter_closing(c, label);
+    /* WSLAY_ERR_NO_MORE_MSG: wslay already queued a close; it goes out instead. */
+    wslay_event_queue_close(c->ws, code, (const uint8_t *)reason, rlen);
+    ws_pump(c);
+    conn_maybe_finish(c);
+}
+
+/* ---------------------------------------------------------------------- */
+/* HTTP                                                                    */
+
+static const char *http_reason(int status)
+{
+    switch (status) {
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Payload Too Large";
+    case 416: return "Range Not Satisfiable";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    }
+    return "Unknown";
+}
+
+/* Queues a response. Without keep_alive the conn then closes. */
+static void http_respond(struct conn *c, int status, const char *ctype, const struct buf *extra,
+                         const char *body, size_t body_len, bool keep_alive)
+{
+    struct buf b = BUF_INIT;
+    buf_appendf(&b,
+                "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                "Connection: %s\r\n",
+                status, http_reason(status), ctype, body_len, keep_alive ? "keep-alive" : "close");
+    if (extra && extra->len)
+        buf_append(&b, extra->data, extra->len);
+    buf_append(&b, "\r\n", 2);
+    if (c->req.method != HTTP_HEAD && body_len)
+        buf_append(&b, body, body_len);
+    conn_push_bytes(c, b.data, b.len);
+    buf_free(&b);
+    if (!keep_alive) {
+        conn_enter_closing(c, NULL);
+        conn_maybe_finish(c);
+    }
+}
+
+/* Answers a bad request with status and closes; the rest of the input is
+ * discarded. */
+static void http_error(struct conn *c, int status)
+{
+    struct buf body = BUF_INIT;
+    buf_appendf(&body, "%s\n", http_reason(status));
+    http_respond(c, status, "text/plain", NULL, body.data, body.len, false);
+    buf_free(&body);
+}
+
+static void http_in_reset(struct http_in *r)
+{
+    buf_reset(&r->url);
+    buf_reset(&r->hdrs);
+    buf_reset(&r->body);
+    r->n_hdrs = 0;
+    r->head = 0;
+    r->last = 0;
+    r->status = 0;
+    r->keep_alive = false;
+    r->upgrade = false;
+    r->method = HTTP_GET;
+}
+
+/* Counts n more head bytes; false (431) once over max_http_header. */
+static bool http_head_add(struct conn *c, size_t n)
+{
+    c->req.head += n;
+    if (c->req.head > c->net->cfg.max_http_header) {
+        c->req.status = 431;
+        return false;
+    }
+    return true;
+}
+
+static int hp_on_message_begin(http_parser *p)
+{
+    struct conn *c = p->data;
+    http_in_reset(&c->req);
+    http_head_add(c, 16); /* method, spaces, version and line ends */
+    return 0;
+}
+
+static int hp_on_url(http_parser *p, const char *at, size_t len)
+{
+    struct conn *c = p->data;
+    if (!http_head_add(c, len))
+        return -1;
+    buf_append(&c->req.url, at, len);
+    return 0;
+}
+
+static int hp_on_header_field(http_parser *p, const char *at, size_t len)
+{
+    struct conn *c = p->data;
+    struct http_in *r = &c->req;
+    if (!http_head_add(c, len + (r->last != 1 ? 4 : 0))) /* ": " and CRLF */
+        return -1;
+    if (r->last != 1) { /* a new header (a field may arrive in pieces) */
+        if (r->last == 2)
+            buf_appendc(&r->hdrs, '\0');
+        if (r->n_hdrs == r->cap_hdrs) {
+            r->cap_hdrs = r->cap_hdrs ? r->cap_hdrs * 2 : 16;
+            r->offs = xrealloc(r->offs, r->cap_hdrs * 2 * sizeof *r->offs);
+        }
+        r->offs[2 * r->n_hdrs] = r->hdrs.len;
+        r->offs[2 * r->n_hdrs + 1] = SIZE_MAX;
+        r->n_hdrs++;
+        r->last = 1;
+    }
+    buf_reserve(&r->hdrs, len);
+    for (size_t i = 0; i < len; i++)
+        buf_appendc(&r->hdrs, ascii_lower(at[i]));
+    return 0;
+}
+
+static int hp_on_header_value(http_parser *p, const char *at, size_t len)
+{
+    struct conn *c = p->data;
+    struct http_in *r = &c->req;
+    if (r->last == 0)
+        return 0;
+    if (!http_head_add(c, len))
+        return -1;
+    if (r->last == 1) {
+        buf_appendc(&r->hdrs, '\0');
+        r->offs[2 * (r->n_hdrs - 1) + 1] = r->hdrs.len;
+        r->last = 2;
+    }
+    buf_append(&r->hdrs, at, len);
+    return 0;
+}
+
+static int hp_on_headers_complete(http_parser *p)
+{
+    struct conn *c = p->data;
+    struct http_in *r = &c->req;
+    if (r->last == 1) { /* the last field got no value callback */
+        buf_appendc(&r->hdrs, '\0');
+        r->offs[2 * (r->n_hdrs - 1) + 1] = r->hdrs.len;
+        r->last = 2;
+    }
+    if (r->last == 2)
+        buf_appendc(&r->hdrs, '\0');
+    r->last = 0;
+    if (p->content_length != ULLONG_MAX && p->content_length > c->net->cfg.max_http_body) {
+        r->status = 413;
+        return -1;
+    }
+    return 0;
+}
+
+static int hp_on_body(http_parser *p, const char *at, size_t len)
+{
+    struct conn *c = p->data;
+    struct http_in *r = &c->req;
+    if (len > c->net->cfg.max_http_body - r->body.len) { /* chunked bodies */
+        r->status = 413;
+        return -1;
+    }
+    buf_append(&r->body, at, len);
+    return 0;
+}
+
+/* Pauses the parser so http_input() handles one request at a time and knows
+ * where it ended (for an upgrade, where the WebSocket stream starts). */
+static int hp_on_message_complete(http_parser *p)
+{
+    struct conn *c = p->data;
+    c->req.keep_alive = http_should_keep_alive(p) != 0;
+    c->req.upgrade = p->upgrade != 0;
+    c->req.method = p->method;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+static const http_parser_settings hp_settings = {
+    .on_message_begin = hp_on_message_begin,
+    .on_url = hp_on_url,
+    .on_header_field = hp_on_header_field,
+    .on_header_value = hp_on_header_value,
+    .on_headers_complete = hp_on_headers_complete,
+    .on_body = hp_on_body,
+    .on_message_complete = hp_on_message_complete,
+};
+
+static const char *hdr_name(const struct http_in *r, size_t i) { return r->hdrs.data + r->offs[2 * i]; }
+static const char *hdr_value(const struct http_in *r, size_t i) { return r->hdrs.data + r->offs[2 * i + 1]; }
+
+/* The first header called name (lower case), or NULL. */
+static const char *hdr_get(const struct http_in *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_hdrs; i++)
+        if (!strcmp(hdr_name(r, i), name))
+            return hdr_value(r, i);
+    return NULL;
+}
+
+/* Checks the upgrade request (RFC 6455 §4.2.1), answers 101 and switches c
+ * to CONN_WS; or answers 400. */
+static void ws_handshake(struct conn *c)
+{
+    struct net *n = c->net;
+    struct http_in *r = &c->req;
+    const char *key = hdr_get(r, "sec-websocket-key");
+    const char *version = hdr_get(r, "sec-websocket-version");
+    const char *protos = hdr_get(r, "sec-websocket-protocol");
+    char accept[NET_WS_ACCEPT_LEN];
+    bool conn_upgrade = false;
+    for (size_t i = 0; i < r->n_hdrs; i++)
+        if (!strcmp(hdr_name(r, i), "connection") && list_has_token(hdr_value(r, i), "upgrade"))
+            conn_upgrade = true;
+    size_t vlen = version ? strlen(version) : 0;
+    if (version)
+        version = trim(version, &vlen);
+    if (r->method != HTTP_GET || c->parser.http_major != 1 || c->parser.http_minor < 1 ||
+        !conn_upgrade || !version || vlen != 2 || memcmp(version, "13", 2) != 0 || !key ||
+        net__ws_accept(key, strlen(key), accept) != 0) {
+        http_error(c, 400);
+        return;
+    }
+    /* Like the ws library: echo the first protocol offered. */
+    const char *proto = NULL;
+    size_t plen = 0;
+    if (protos) {
+        plen = strcspn(protos, ",");
+        proto = trim(protos, &plen);
+        for (size_t i = 0; i < plen; i++)
+            if (!is_tchar(proto[i]))
+                plen = 0;
+        if (!plen) {
+            http_error(c, 400);
+            return;
+        }
+    }
+
+    struct buf b = BUF_INIT;
+    buf_appendf(&b,
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n",
+                accept);
+    if (proto)
+        buf_appendf(&b, "Sec-WebSocket-Protocol: %.*s\r\n", (int)plen, proto);
+    buf_append(&b, "\r\n", 2);
+    conn_push_bytes(c, b.data, b.len);
+    buf_free(&b);
+
+    http_in_free(r); /* the HTTP parser is done with this conn */
+    if (wslay_event_context_server_init(&c->ws, &ws_callbacks, c) != 0) {
+        LOG_ERROR("net: out of memory in wslay");
+        abort(); /* the server's OOM policy, see xmalloc.h */
+    }
+    wslay_event_config_set_max_recv_msg_length(c->ws, n->cfg.max_message);
+    uv_timer_stop(&c->timer);
+    c->state = CONN_WS;
+    c->opened = true;
+    if (n->cb.on_open)
+        n->cb.on_open(n->cb.ud, c);
+}
+
+/* Handles the request the parser just paused after. */
+static void http_request_done(struct conn *c)
+{
+    struct net *n = c->net;
+    struct http_in *r = &c->req;
+    uv_timer_start(&c->timer, on_conn_timer, NET_HTTP_IDLE_MS, 0);
+
+    const char *up = hdr_get(r, "upgrade");
+    if (up && list_has_token(up, "websocket")) {
+        ws_handshake(c);
+        return;
+    }
+
+    struct http_header *hv = xmalloc((r->n_hdrs ? r->n_hdrs : 1) * sizeof *hv);
+    for (size_t i = 0; i < r->n_hdrs; i++) {
+        hv[i].name = hdr_name(r, i);
+        hv[i].value = hdr_value(r, i);
+    }
+    buf_reserve(&r->url, 0); /* url.data and body.data are never NULL below */
+    buf_reserve(&r->body, 0);
+    char *path = xstrndup(r->url.data, strcspn(r->url.data, "?#"));
+    struct http_req req = {
+        .method = http_method_str((enum http_method)r->method),
+        .url = r->url.data,
+        .path = path,
+        .headers = hv,
+        .n_headers = r->n_hdrs,
+        .body = r->body.data,
+        .body_len = r->body.len,
+        .peer = c->peer,
+    };
+    struct http_resp resp = {.status = 404, .content_type = "text/plain",
+                             .headers = BUF_INIT, .body = BUF_INIT};
+    if (n->cb.on_http)
+        n->cb.on_http(n->cb.ud, &req, &resp);
+    else
+        buf_appends(&resp.body, "Not Found\n");
+    if (resp.status < 100 || resp.status > 999 || resp.status == 101)
+        resp.status = 500;
+    /* A non-WebSocket Upgrade is not performed; close rather than guess what
+     * the client sends next. */
+    http_respond(c, resp.status, resp.content_type ? resp.content_type : "text/plain",
+                 &resp.headers, resp.body.data, resp.body.len, r->keep_alive && !r->upgrade);
+    buf_free(&resp.headers);
+    buf_free(&resp.body);
+    free(path);
+    free(hv);
+}
+
+/* Parses HTTP bytes; returns how many were used. Stops after each request
+ * (the parser pauses); the caller calls again with the rest. */
+static size_t http_input(struct conn *c, const char *p, size_t len)
+{
+    size_t used = http_parser_execute(&c->parser, &hp_settings, p, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_PAUSED) {
+        http_parser_pause(&c->parser, 0);
+        http_request_done(c);
+        return used;
+    }
+    if (e != HPE_OK) {
+        int status = c->req.status ? c->req.status : e == HPE_HEADER_OVERFLOW ? 431 : 400;
+        LOG_DEBUG("net: %s: HTTP %d (%s)", c->peer, status, http_errno_name(e));
+        http_error(c, status);
+        return len;
+    }
+    return used;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Input and reading                                                       */
+
+void net__conn_input(struct conn *c, const char *p, size_t len)
+{
+    while (len > 0) {
+        switch (c->state) {
+        case CONN_HTTP: {
+            size_t used = http_input(c, p, len);
+            if (used == 0 && c->state == CONN_HTTP)
+                return; /* cannot happen with http_parser; do not spin */
+            p += used;
+            len -= used;
+            break;
+        }
+        case CONN_WS:
+            ws_input(c, p, len);
+            return;
+        case CONN_CLOSING:
+            /* Only to see the peer's answer to our close frame. */
+            if (c->ws && !c->ws_failed && wslay_event_get_read_enabled(c->ws))
+                ws_input(c, p, len);
+            return;
+        case CONN_CLOSED:
+            return;
+        }
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    struct conn *c = h->data;
+    buf->base = c->net->rbuf;
+    buf->len = sizeof c->net->rbuf;
+}
+
+static void conn_eof(struct conn *c)
+{
+    c->peer_done = true;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    switch (c->state) {
+    case CONN_HTTP:
+        if (!c->out_head) {
+            conn_finish(c);
+            return;
+        }
+        conn_enter_closing(c, NULL); /* write the response, then close */
+        return;
+    case CONN_WS:
+        set_reason(c, "SOCKET_CLOSED");
+        conn_finish(c);
+        return;
+    case CONN_CLOSING:
+        conn_maybe_finish(c);
+        return;
+    case CONN_CLOSED:
+        return;
+    }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = s->data;
+    if (nread > 0) {
+        net__conn_input(c, buf->base, (size_t)nread);
+        /* HTTP back-pressure: read the next requests once the answers are out. */
+        if (c->state == CONN_HTTP && c->out_head && !c->read_paused) {
+            uv_read_stop(s);
+            c->read_paused = true;
+        }
+        return;
+    }
+    if (nread == 0)
+        return; /* EAGAIN */
+    if (nread == UV_EOF) {
+        conn_eof(c);
+        return;
+    }
+    LOG_DEBUG("net: %s: read: %s", c->peer, uv_strerror((int)nread));
+    set_reason(c, "SOCKET_ERROR");
+    conn_finish(c);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Accepting                                                               */
+
+static struct conn *conn_new(struct net *n)
+{
+    struct conn *c = xcalloc(1, sizeof *c);
+    c->net = n;
+    link_init(&c->flush_link);
+    link_push(&n->conns, &c->link);
+    n->n_conns++;
+    uv_tcp_init(n->loop, &c->tcp); /* only fails for bad flags */
+    uv_timer_init(n->loop, &c->timer);
+    c->handles = 2;
+    c->tcp.data = c->timer.data = c->wreq.data = c->sreq.data = c;
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    c->state = CONN_HTTP;
+    memcpy(c->peer, "?", 2);
+    return c;
+}
+
+static void conn_set_peer(struct conn *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        uv_ip4_name((const struct sockaddr_in *)&ss, c->peer, sizeof c->peer);
+    } else if (ss.ss_family == AF_INET6) {
+        uv_ip6_name((const struct sockaddr_in6 *)&ss, c->peer, sizeof c->peer);
+        if (!strncmp(c->peer, "::ffff:", 7) && strchr(c->peer + 7, '.'))
+            memmove(c->peer, c->peer + 7, strlen(c->peer + 7) + 1); /* v4-mapped */
+    }
+}
+
+static void on_net_handle_close(uv_handle_t *h)
+{
+    net_handle_closed(h->data);
+}
+
+static void on_refused_close(uv_handle_t *h)
+{
+    struct net *n = h->data;
+    free(h);
+    net_handle_closed(n);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct net *n = server->data;
+    if (status < 0) {
+        LOG_WARN("net: accept: %s", uv_strerror(status));
+        return;
+    }
+    if (n->n_conns >= n->cfg.max_conns) {
+        /* Accept to take it off the backlog, then close at once. */
+        uv_tcp_t *t = xmalloc(sizeof *t);
+        uv_tcp_init(n->loop, t);
+        t->data = n;
+        n->handles++;
+        uv_accept(server, (uv_stream_t *)t);
+        uv_close((uv_handle_t *)t, on_refused_close);
+        LOG_WARN("net: %zu connections, refusing one", n->n_conns);
+        return;
+    }
+    struct conn *c = conn_new(n);
+    int rc = uv_accept(server, (uv_stream_t *)&c->tcp);
+    if (rc == 0) {
+        uv_tcp_nodelay(&c->tcp, 1);
+        conn_set_peer(c);
+        rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    }
+    if (rc < 0) {
+        LOG_WARN("net: accept: %s", uv_strerror(rc));
+        conn_finish(c);
+        return;
+    }
+    uv_timer_start(&c->timer, on_conn_timer, NET_HTTP_IDLE_MS, 0);
+}
+
+struct conn *net__conn_new_unconnected(struct net *n)
+{
+    struct conn *c = conn_new(n);
+    memcpy(c->peer, "0.0.0.0", 8);
+    return c;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The listener                                                            */
+
+int net_new(struct net **out, uv_loop_t *loop, const struct net_config *cfg,
+            const struct net_callbacks *cb)
+{
+    *out = NULL;
+    if (!loop || !cfg || !cb || !cfg->host || cfg->port < 0 || cfg->port > 65535)
+        return BP_EINVAL;
+    struct net *n = xcalloc(1, sizeof *n);
+    n->loop = loop;
+    n->cfg = *cfg;
+    n->host = xstrdup(cfg->host);
+    n->cfg.host = n->host;
+    if (!n->cfg.max_message)
+        n->cfg.max_message = NET_DEFAULT_MAX_MESSAGE;
+    if (!n->cfg.max_output)
+        n->cfg.max_output = NET_DEFAULT_MAX_OUTPUT;
+    if (!n->cfg.max_http_header)
+        n->cfg.max_http_header = NET_DEFAULT_MAX_HTTP_HEADER;
+    if (!n->cfg.max_http_body)
+        n->cfg.max_http_body = NET_DEFAULT_MAX_HTTP_BODY;
+    if (!n->cfg.max_conns)
+        n->cfg.max_conns = NET_DEFAULT_MAX_CONNS;
+    n->cb = *cb;
+    link_init(&n->conns);
+    link_init(&n->flush);
+    uv_prepare_init(loop, &n->flusher);
+    n->flusher.data = n;
+    n->handles = 1;
+    /* http_parser's own limit counts every byte of the head, blanks included.
+     * It is process-wide: the last net created sets it (one per process in
+     * practice); the count in http_head_add() still holds per net. */
+    http_parser_set_max_header_size(n->cfg.max_http_header > UINT32_MAX
+                                        ? UINT32_MAX
+                                        : (uint32_t)n->cfg.max_http_header);
+    *out = n;
+    return 0;
+}
+
+static int listen_error(int uverr)
+{
+    switch (uverr) {
+    case UV_EADDRINUSE: return BP_EEXIST;
+    case UV_EACCES: return BP_EFORBIDDEN;
+    case UV_EADDRNOTAVAIL:
+    case UV_EAFNOSUPPORT: return BP_ECONFIG;
+    }
+    return BP_ESYS;
+}
+
+int net_listen(struct net *n)
+{
+    if (n->listen_inited || n->shutting_down)
+        return BP_EINVAL;
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in4;
+        struct sockaddr_in6 in6;
+    } addr;
+    const char *host = !strcmp(n->host, "localhost") ? "127.0.0.1" : n->host;
+    if (uv_ip4_addr(host, n->cfg.port, &addr.in4) != 0 &&
+        uv_ip6_addr(host, n->cfg.port, &addr.in6) != 0) {
+        LOG_ERROR("net: cannot parse listen address \"%s\"", n->host);
+        return BP_ECONFIG;
+    }
+    int rc = uv_tcp_init(n->loop, &n->listener);
+    if (rc < 0)
+        return BP_ESYS;
+    n->listener.data = n;
+    n->listen_inited = true;
+    n->handles++;
+    rc = uv_tcp_bind(&n->listener, &addr.sa, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&n->listener, NET_BACKLOG, on_connection);
+    if (rc == 0) {
+        struct sockaddr_storage ss;
+        int len = sizeof ss;
+        rc = uv_tcp_getsockname(&n->listener, (struct sockaddr *)&ss, &len);
+        if (rc == 0)
+            n->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                     : ((struct sockaddr_in *)&ss)->sin_port);
+    }
+    if (rc < 0) {
+        LOG_ERROR("net: cannot listen on %s port %d: %s", n->host, n->cfg.port, uv_strerror(rc));
+        n->listener_closing = true;
+        uv_close((uv_handle_t *)&n->listener, on_net_handle_close);
+        return listen_error(rc);
+    }
+    LOG_INFO("net: listening on %s port %d", n->host, n->port);
+    return 0;
+}
+
+int net_port(const struct net *n)
+{
+    return n->port;
+}
+
+size_t net_conn_count(const struct net *n)
+{
+    return n->n_conns;
+}
+
+/* Calls done() once shutting down and every conn and handle is closed. */
+static void net_maybe_done(struct net *n)
+{
+    if (!n->shutting_down || n->n_conns)
+        return;
+    if (!n->flusher_closing) {
+        n->flusher_closing = true;
+        uv_close((uv_handle_t *)&n->flusher, on_net_handle_close);
+        return;
+    }
+    if (n->handles || !n->done)
+        return;
+    void (*done)(void *) = n->done;
+    n->done = NULL;
+    done(n->done_arg); /* may call net_free(): n is not touched after */
+}
+
+static void net_free_now(struct net *n)
+{
+    free(n->host);
+    free(n);
+}
+
+static void net_handle_closed(struct net *n)
+{
+    n->handles--;
+    if (n->free_pending) {
+        if (!n->handles)
+            net_free_now(n);
+        return;
+    }
+    net_maybe_done(n);
+}
+
+void net_shutdown(struct net *n, void (*done)(void *arg), void *arg)
+{
+    if (n->shutting_down)
+        return;
+    n->shutting_down = true;
+    n->done = done;
+    n->done_arg = arg;
+    if (n->listen_inited && !n->listener_closing) {
+        n->listener_closing = true;
+        uv_close((uv_handle_t *)&n->listener, on_net_handle_close);
+    }
+    /* conn_finish() does not unlink; conns leave the list in their close cb. */
+    for (struct link *l = n->conns.next; l != &n->conns; l = l->next) {
+        struct conn *c = CONTAINER_OF(l, struct conn, link);
+        if (c->state == CONN_HTTP)
+            conn_finish(c);
+        else if (c->state == CONN_WS)
+            ws_close(c, WSLAY_CODE_GOING_AWAY, NULL, "SERVER_SHUTDOWN");
+        /* CONN_CLOSING ends by its own timer at the latest. */
+    }
+    net_maybe_done(n);
+}
+
+void net_free(struct net *n)
+{
+    if (!n)
+        return;
+    /* Only after net_shutdown()'s done(), or when nothing was accepted. */
+    assert(n->n_conns == 0);
+    if (!n->flusher_closing) {
+        n->flusher_closing = true;
+        uv_close((uv_handle_t *)&n->flusher, on_net_handle_close);
+    }
+    if (n->listen_inited && !n->listener_closing) {
+        n->listener_closing = true;
+        uv_close((uv_handle_t *)&n->listener, on_net_handle_close);
+    }
+    n->done = NULL;
+    if (n->handles) {
+        n->free_pending = true; /* freed by the last close callback */
+        return;
+    }
+    net_free_now(n);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Connections                                                             */
+
+int conn_send(struct conn *c, const char *data, size_t len)
+{
+    if (c->state != CONN_WS)
+        return BP_ECLOSED;
+    uint8_t hdr[NET_WS_HDR_MAX];
+    size_t hlen = net__ws_frame_header(hdr, WSLAY_TEXT_FRAME, len);
+    if (!conn_room(c, hlen, len))
+        return BP_ETOOBIG;
+    struct out_item *it = item_new(len);
+    if (len)
+        memcpy(it->bytes, data, len);
+    memcpy(it->hdr, hdr, hlen);
+    it->hlen = (uint8_t)hlen;
+    conn_push(c, it);
+    return 0;
+}
+
+int conn_send_sbuf(struct conn *c, struct sbuf *s)
+{
+    if (c->state != CONN_WS)
+        return BP_ECLOSED;
+    uint8_t hdr[NET_WS_HDR_MAX];
+    size_t hlen = net__ws_frame_header(hdr, WSLAY_TEXT_FRAME, s->len);
+    if (!conn_room(c, hlen, s->len))
+        return BP_ETOOBIG;
+    struct out_item *it = item_new(0);
+    it->sb = sbuf_ref(s); /* no copy: many conns may point at one sbuf */
+    it->data = s->data;
+    it->len = s->len;
+    memcpy(it->hdr, hdr, hlen);
+    it->hlen = (uint8_t)hlen;
+    conn_push(c, it);
+    return 0;
+}
+
+size_t conn_pending(const struct conn *c)
+{
+    return c->pending;
+}
+
+void conn_close(struct conn *c, uint16_t code, const char *reason)
+{
+    ws_close(c, code, reason, reason && *reason ? reason : "CLOSED");
+}
+
+void conn_abort(struct conn *c, const char *reason)
+{
+    if (c->state == CONN_CLOSED)
+        return;
+    set_reason(c, reason && *reason ? reason : "ABORTED");
+    conn_finish(c);
+}
+
+void conn_set_data(struct conn *c, void *data)
+{
+    c->data = data;
+}
+
+void *conn_data(const struct conn *c)
+{
+    return c->data;
+}
+
+const char *conn_peer(const struct conn *c)
+{
+    return c->peer;
+}

@@ -1,0 +1,131 @@
+/* server.c: setting up and tearing down one server (see server.h). */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "server/server.h"
+
+#define HOUSEKEEPING_MS 5000 /* session expiry and, when needed, the store probe */
+
+long long server_now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void housekeeping(uv_timer_t *t)
+{
+    struct server *srv = t->data;
+    rpc_sessions_expire(srv);
+    struct store_health h;
+    store_health(srv->store, &h);
+    if (!h.writable)
+        store_probe(srv->store);
+}
+
+int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg)
+{
+    memset(srv, 0, sizeof *srv);
+    srv->loop = loop;
+    srv->cfg = *cfg;
+    if (sodium_init() < 0)
+        return BP_ESYS;
+    uint8_t raw[HK_ID_LEN / 2];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(srv->hk_id, sizeof srv->hk_id, raw, sizeof raw);
+    snprintf(srv->rpc_pid, sizeof srv->rpc_pid, "%ld", (long)getpid());
+    struct store_config sc = {
+        .root = cfg->data,
+        .fsync = cfg->fsync,
+        .max_open_files = cfg->max_open_files,
+        .max_cached = cfg->max_cached,
+        .max_line = cfg->max_message + 4096,
+    };
+    int rc = store_new(&srv->store, &sc);
+    if (rc < 0)
+        return rc;
+    struct net_config nc = {
+        .host = cfg->host,
+        .port = cfg->port,
+        .max_message = cfg->max_message,
+        .max_output = cfg->max_output,
+        .max_http_header = 64 * 1024,
+        .max_http_body = 1 << 20,
+        .max_conns = cfg->max_conns,
+    };
+    struct net_callbacks cb = {
+        .ud = srv,
+        .on_open = nf_on_open,
+        .on_message = nf_on_message,
+        .on_close = nf_on_close,
+        .on_drain = nf_on_drain,
+        .on_http = health_on_http,
+    };
+    rc = net_new(&srv->net, loop, &nc, &cb);
+    if (rc == 0)
+        rc = net_listen(srv->net);
+    if (rc < 0) {
+        LOG_ERROR("cannot listen on %s:%d: %s", cfg->host, cfg->port, bp_strerror(rc));
+        net_free(srv->net);
+        srv->net = NULL;
+        store_free(srv->store);
+        srv->store = NULL;
+        return rc;
+    }
+    uv_timer_init(loop, &srv->keepalive);
+    srv->keepalive.data = srv;
+    uv_timer_start(&srv->keepalive, nf_keepalive_tick, cfg->keepalive_tick, cfg->keepalive_tick);
+    uv_timer_init(loop, &srv->sync_timer);
+    srv->sync_timer.data = srv;
+    uv_timer_init(loop, &srv->housekeeping);
+    srv->housekeeping.data = srv;
+    uv_timer_start(&srv->housekeeping, housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+    LOG_INFO("blindpad-server listening on %s:%d, data in %s, fsync %s, history keeper %s", cfg->host,
+             net_port(srv->net), cfg->data,
+             cfg->fsync == STORE_FSYNC_ALWAYS ? "always" : cfg->fsync == STORE_FSYNC_GROUP ? "group" : "none",
+             srv->hk_id);
+    return 0;
+}
+
+struct stop_ctx {
+    struct server *srv;
+    void (*done)(void *);
+    void *arg;
+};
+
+static void on_net_down(void *arg)
+{
+    struct stop_ctx *ctx = arg;
+    struct server *srv = ctx->srv;
+    uv_close((uv_handle_t *)&srv->keepalive, NULL);
+    uv_close((uv_handle_t *)&srv->housekeeping, NULL);
+    uv_close((uv_handle_t *)&srv->sync_timer, NULL);
+    void (*done)(void *) = ctx->done;
+    void *darg = ctx->arg;
+    free(ctx);
+    done(darg);
+}
+
+void server_stop(struct server *srv, void (*done)(void *), void *arg)
+{
+    srv->stopping = true;
+    struct stop_ctx *ctx = xmalloc(sizeof *ctx);
+    ctx->srv = srv;
+    ctx->done = done;
+    ctx->arg = arg;
+    uv_timer_stop(&srv->keepalive);
+    net_shutdown(srv->net, on_net_down, ctx);
+}
+
+void server_free(struct server *srv)
+{
+    net_free(srv->net);
+    rpc_free(srv);
+    store_free(srv->store);
+}

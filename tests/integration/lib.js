@@ -1,0 +1,122 @@
+// Small helpers for the integration tests: start the server under test on a
+// free loopback port, and a raw Netflux client over `ws`.
+'use strict';
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const WebSocket = require('ws');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = process.env.BLINDPAD_BIN || path.join(ROOT, 'build', 'blindpad-server');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const s = net.createServer();
+        s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+        s.on('error', reject);
+    });
+}
+
+async function startServer(opts = {}) {
+    const port = opts.port || await freePort();
+    const dataDir = opts.dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'bp-data-'));
+    const args = ['--listen', `127.0.0.1:${port}`, '--data', dataDir, ...(opts.args || [])];
+    let stderr = '';
+    const proc = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc.stderr.on('data', (d) => { stderr += d; });
+    const exited = new Promise((r) => proc.on('exit', r));
+    for (let i = 0; i < 100; i++) {
+        const ok = await new Promise((r) => {
+            const s = net.connect(port, '127.0.0.1', () => { s.end(); r(true); });
+            s.on('error', () => r(false));
+        });
+        if (ok) break;
+        if (proc.exitCode !== null) throw new Error('server exited: ' + stderr);
+        await sleep(50);
+    }
+    return {
+        port, dataDir, proc,
+        url: `ws://127.0.0.1:${port}/cryptpad_websocket`,
+        stderr: () => stderr,
+        async stop() { if (proc.exitCode === null) { proc.kill('SIGTERM'); await exited; } },
+    };
+}
+
+function health(port) {
+    return new Promise((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port, path: '/health' }, (res) => {
+            let body = '';
+            res.on('data', (d) => { body += d; });
+            res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(body) }));
+        }).on('error', reject);
+    });
+}
+
+class Client {
+    static connect(url) {
+        return new Promise((resolve, reject) => {
+            const c = new Client(url);
+            c.ws.on('error', reject);
+            c.waitFor((m) => m[2] === 'IDENT').then((m) => { c.id = m[3]; resolve(c); }, reject);
+        });
+    }
+    constructor(url) {
+        this.ws = new WebSocket(url);
+        this.seq = 1;
+        this.frames = [];
+        this.waiters = [];
+        this.ws.on('message', (d) => {
+            const m = JSON.parse(d.toString());
+            this.frames.push(m);
+            this.waiters = this.waiters.filter((w) => !(w.pred(m) && (w.resolve(m), true)));
+        });
+    }
+    waitFor(pred, ms = 10000) {
+        const found = this.frames.find(pred);
+        if (found) { this.frames.splice(this.frames.indexOf(found), 1); return Promise.resolve(found); }
+        return new Promise((resolve, reject) => {
+            const w = { pred, resolve: (m) => { clearTimeout(t); this.frames.splice(this.frames.indexOf(m), 1); resolve(m); } };
+            const t = setTimeout(() => { this.waiters = this.waiters.filter((x) => x !== w); reject(new Error('timeout waiting for a frame')); }, ms);
+            this.waiters.push(w);
+        });
+    }
+    send(arr) { this.ws.send(JSON.stringify(arr)); }
+    request(arr) {
+        const seq = this.seq++;
+        this.send([seq, ...arr]);
+        return this.waitFor((m) => m[0] === seq);
+    }
+    async join(chan) {
+        const r = await this.request(['JOIN', chan]);
+        if (r[1] !== 'JACK') throw new Error('join refused: ' + JSON.stringify(r));
+        this.hk = (await this.waitFor((m) => m[2] === 'JOIN' && m[1].length === 16 && m[3] === chan))[1];
+        await this.waitFor((m) => m[2] === 'JOIN' && m[1] === this.id && m[3] === chan);
+        return r;
+    }
+    // GET_HISTORY from the start; resolves with the message arrays.
+    async history(chan, cfg = {}) {
+        const txid = 'tx' + Math.random().toString(36).slice(2);
+        const msgs = [];
+        const done = new Promise((resolve, reject) => {
+            const onMsg = (d) => {
+                const m = JSON.parse(d.toString());
+                if (m[1] !== this.hk || m[2] !== 'MSG') return;
+                const body = JSON.parse(m[4]);
+                if (Array.isArray(body) && body[0] === txid) msgs.push(body);
+                else if (body && body.state === 1 && body.txid === txid) { this.ws.off('message', onMsg); resolve(msgs); }
+                else if (body && body.error && body.txid === txid) { this.ws.off('message', onMsg); reject(new Error(body.error)); }
+            };
+            this.ws.on('message', onMsg);
+        });
+        const r = await this.request(['MSG', this.hk, JSON.stringify(['GET_HISTORY', chan, { txid, lastKnownHash: -1, ...cfg }])]);
+        if (r[1] !== 'ACK') throw new Error('history refused: ' + JSON.stringify(r));
+        return done;
+    }
+    close() { this.ws.close(); }
+}
+
+module.exports = { startServer, Client, health, sleep, freePort, BIN, ROOT };
