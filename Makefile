@@ -82,6 +82,11 @@ build/fuzz/%: fuzz/%.c $(LIB_SRC) $(wildcard src/*/*.h)
 	@mkdir -p build/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lm
 
+# The dispatcher target brings its own fake transport instead of net.c.
+build/fuzz/fuzz_netflux: fuzz/fuzz_netflux.c $(LIB_SRC) $(wildcard src/*/*.h)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out src/server/net.c,$(LIB_SRC)) $(PKG_LIBS) -lm
+
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
 	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \

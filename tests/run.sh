@@ -81,8 +81,9 @@ run_integration() { # server-binary label
 }
 
 build() { # make args...
-    local log="$LOGDIR/build-$*.log"
-    log=${log// /_}
+    local name="build${*:+-$*}"
+    name=${name//[ \/=]/_}
+    local log="$LOGDIR/$name.log"
     if ! make -j"$JOBS" "$@" all >"$log" 2>&1; then
         tail -40 "$log"; count "build $*" 0 1; return 1
     fi

@@ -18,9 +18,10 @@
  *        v                                                   v
  *      +-----------------------------------------------------------------+
  *      | CONN_CLOSING (conn_enter_closing): no new output; the queue,    |
- *      | whose last item is the response or the close frame, is flushed, |
- *      | then shutdown(SHUT_WR); input still goes to wslay (only to see  |
- *      | the peer's close frame) or is discarded; a 2 s timer runs.      |
+ *      | whose last item is the response or the close frame, is flushed; |
+ *      | input still goes to wslay (only to see the peer's close frame), |
+ *      | or, when wslay cannot read any more, we shutdown(SHUT_WR) and   |
+ *      | discard input until EOF. A 2 s timer bounds this state.         |
  *      +-----------------------------------------------------------------+
  *        | queue empty and (peer's close frame or EOF), or the timer fires
  *        v (conn_maybe_finish, on_conn_timer)
@@ -529,8 +530,11 @@ static void on_shutdown(uv_shutdown_t *req, int status)
         conn_finish(c);
 }
 
-/* In CONN_CLOSING, once the FIFO is written: close at once if the peer is done,
- * else half-close and wait for its close frame, EOF or the timer. */
+/* In CONN_CLOSING, once the FIFO is written: close at once if the peer is done.
+ * If wslay still reads, wait for the peer's close frame (or EOF, or the timer).
+ * Otherwise (HTTP, or a close forced by a protocol error) half-close, so the
+ * peer sees EOF after our last bytes, and wait for its EOF: closing with
+ * unread input would send a RST that can destroy the response in flight. */
 static void conn_maybe_finish(struct conn *c)
 {
     if (c->state != CONN_CLOSING || c->in_wslay || c->out_head)
@@ -539,6 +543,8 @@ static void conn_maybe_finish(struct conn *c)
         conn_finish(c);
         return;
     }
+    if (c->ws && !c->ws_failed && wslay_event_get_read_enabled(c->ws))
+        return;
     if (!c->shut_wr) {
         c->shut_wr = true;
         if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) < 0)

@@ -968,10 +968,10 @@ int store_sync_end(struct store *s, struct store_sync *b)
 
 int store_probe(struct store *s)
 {
-    char dir[4096], path[4096];
-    pathf(dir, sizeof dir, "%s/data", s->root);
-    pathf(path, sizeof path, "%s/.blindpad-probe", dir);
-    int rc = mkdirs(s, dir);
+    /* Probe where channels are written: the datastore directory itself. */
+    char path[4096];
+    pathf(path, sizeof path, "%s/.blindpad-probe", s->datastore);
+    int rc = mkdirs(s, s->datastore);
     int fd = rc < 0 ? -1 : s->io.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0)
         return rc < 0 ? rc : bp_err_from_errno(errno);

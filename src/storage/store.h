@@ -135,7 +135,7 @@ struct store_sync *store_sync_begin(struct store *s);
 void store_sync_run(struct store_sync *b);
 int store_sync_end(struct store *s, struct store_sync *b);
 
-/* Tries a small write+fsync in <root>/data to find out whether a store that
+/* Tries a small write+fsync in <root>/datastore to find out whether a store that
  * is marked not writable has recovered (disk freed, remounted). Returns 0 if
  * writable. */
 int store_probe(struct store *s);

@@ -26,7 +26,9 @@ async function startServer(opts = {}) {
     const dataDir = opts.dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'bp-data-'));
     const args = ['--listen', `127.0.0.1:${port}`, '--data', dataDir, ...(opts.args || [])];
     let stderr = '';
-    const proc = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const cmd = opts.wrap ? opts.wrap[0] : BIN;
+    const argv = opts.wrap ? [...opts.wrap.slice(1), BIN, ...args] : args;
+    const proc = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr.on('data', (d) => { stderr += d; });
     const exited = new Promise((r) => proc.on('exit', r));
     for (let i = 0; i < 100; i++) {
@@ -112,7 +114,7 @@ class Client {
             };
             this.ws.on('message', onMsg);
         });
-        const r = await this.request(['MSG', this.hk, JSON.stringify(['GET_HISTORY', chan, { txid, lastKnownHash: -1, ...cfg }])]);
+        const r = await this.request(['MSG', this.hk, JSON.stringify(['GET_HISTORY', chan, { txid, ...cfg }])]);
         if (r[1] !== 'ACK') throw new Error('history refused: ' + JSON.stringify(r));
         return done;
     }
