@@ -1,7 +1,12 @@
 /* rawjson.c: element spans of a JSON array (see rawjson.h). */
 #include "protocol/rawjson.h"
 
+#include <stdbool.h>
+
 #include "common/err.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 static size_t skip_ws(const char *s, size_t i, size_t n)
 {
@@ -76,4 +81,64 @@ int rawjson_array(const char *s, size_t n, struct rawjson_span *out, size_t max)
             return BP_EPROTO;
         i = skip_ws(s, i + 1, n);
     }
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The 16-bit value of the \uXXXX escape at s[i] (s[i] == '\\'), or -1. */
+static long escape_at(const char *s, size_t i, size_t n)
+{
+    if (i + 6 > n || s[i] != '\\' || s[i + 1] != 'u')
+        return -1;
+    long v = 0;
+    for (size_t k = 2; k < 6; k++) {
+        int h = hexval(s[i + k]);
+        if (h < 0)
+            return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+json_t *rawjson_load(const char *s, size_t n)
+{
+    json_t *v = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (v || !memmem(s, n, "\\u", 2))
+        return v;
+    /* Rewrite lone surrogate escapes (outside a valid high+low pair) and retry. */
+    char *copy = malloc(n ? n : 1);
+    if (!copy)
+        return NULL;
+    memcpy(copy, s, n);
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        if (copy[i] == '"') {
+            in_str = !in_str;
+            continue;
+        }
+        if (!in_str || copy[i] != '\\')
+            continue;
+        long u = escape_at(copy, i, n);
+        if (u < 0) {
+            i++; /* another escape: skip the escaped character */
+            continue;
+        }
+        if (u >= 0xD800 && u <= 0xDBFF) {
+            long lo = escape_at(copy, i + 6, n);
+            if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                i += 11; /* a valid pair */
+                continue;
+            }
+            memcpy(copy + i + 2, "fffd", 4);
+        } else if (u >= 0xDC00 && u <= 0xDFFF) {
+            memcpy(copy + i + 2, "fffd", 4);
+        }
+        i += 5;
+    }
+    v = json_loadb(copy, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    free(copy);
+    return v;
 }

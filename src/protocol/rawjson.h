@@ -8,6 +8,7 @@
 #ifndef BP_RAWJSON_H
 #define BP_RAWJSON_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 struct rawjson_span {
@@ -19,5 +20,11 @@ struct rawjson_span {
  * Fills up to max spans and returns the number of elements (which may be
  * larger than max), or BP_EPROTO. */
 int rawjson_array(const char *s, size_t n, struct rawjson_span *out, size_t max);
+
+/* Parses JSON text like JavaScript's JSON.parse would accept it. jansson
+ * refuses escaped lone surrogates ("\ud800"), which JavaScript strings may
+ * hold and the reference stores; such escapes are read as U+FFFD instead.
+ * Returns a new value or NULL. */
+json_t *rawjson_load(const char *s, size_t n);
 
 #endif

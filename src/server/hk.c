@@ -29,6 +29,7 @@
  * rest waits for on_drain. A stream reads the log with store_iter from its
  * start offset to the size the log had when the request arrived.
  */
+#include <stdio.h>
 #include <string.h>
 #include <utlist.h>
 
@@ -38,6 +39,7 @@
 #include "common/xmalloc.h"
 #include "protocol/meta.h"
 #include "protocol/msg.h"
+#include "protocol/rawjson.h"
 #include "server/server.h"
 
 enum hs_kind { HS_HISTORY, HS_RANGE, HS_FULL };
@@ -180,7 +182,7 @@ static bool emit_line(struct hstream *hs, const char *line, size_t len, uint64_t
         buf_appends(body, hs->txid);
         buf_append(body, line + 2, len - 2);
     } else if (hs->txid) {
-        json_t *v = json_loadb(line, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+        json_t *v = rawjson_load(line, len);
         if (!json_is_array(v)) {
             json_decref(v);
             return false;
@@ -243,7 +245,7 @@ static bool stream_pump(struct hstream *hs)
         }
         if (hs->kind == HS_RANGE) {
             /* Only messages with string content are sent (observed). */
-            json_t *v = json_loadb(line, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+            json_t *v = rawjson_load(line, len);
             bool ok = json_is_array(v) && json_is_string(json_array_get(v, 4));
             json_decref(v);
             if (!ok)
@@ -337,6 +339,14 @@ static void get_history(struct server *srv, struct user *u, const json_t *seq, c
     char *txid_el = truthy ? xstrdup(txid_key) : NULL;      /* for element 0 of messages */
     char *prio = dump_or_null(cfg ? json_object_get(cfg, "priority") : NULL);
     const json_t *lkh = cfg ? json_object_get(cfg, "lastKnownHash") : NULL;
+    /* lastKnownHash: a non-empty string, -1 (from the start), absent/falsy
+     * (server decides), or anything else truthy, which the reference answers
+     * with {"error":"ERROR"} (observed for a number). */
+    bool lkh_all = json_is_integer(lkh) && json_integer_value(lkh) == -1;
+    bool lkh_str = json_is_string(lkh) && json_string_length(lkh) > 0;
+    bool lkh_bad = lkh && !lkh_all && !lkh_str && !json_is_null(lkh) && !json_is_false(lkh) &&
+                   !(json_is_string(lkh)) && !(json_is_number(lkh) && json_number_value(lkh) == 0);
+    bool lkh_given = lkh_all || lkh_str || lkh_bad;
     const json_t *cfg_meta = cfg ? json_object_get(cfg, "metadata") : NULL;
     struct buf body = BUF_INIT;
 
@@ -382,9 +392,17 @@ static void get_history(struct server *srv, struct user *u, const json_t *seq, c
         if (placeholder && !force) {
             error_body(&body, "EDELETED", reason.data ? reason.data : "", chan_name, txid_key);
             send_body(srv, u, &body, prio);
-        } else if (!store_chan_exists(sc) && lkh && !json_is_null(lkh) &&
-                   !(json_is_string(lkh) && json_string_length(lkh) == 0) && !placeholder) {
-            error_body(&body, "EDELETED", NULL, chan_name, txid_key);
+        } else if (lkh_given && (!store_chan_exists(sc) || !lkh_all)) {
+            /* No log and a lastKnownHash: EDELETED; an empty log: the hash
+             * cannot be in it (EUNKNOWN). The metadata goes first. */
+            if (meta) {
+                char *m = jsonw_dump(meta, NULL);
+                buf_appends(&body, m);
+                free(m);
+                send_body(srv, u, &body, prio);
+            }
+            error_body(&body, !store_chan_exists(sc) ? "EDELETED" : lkh_bad ? "ERROR" : "EUNKNOWN", NULL,
+                       chan_name, txid_key);
             send_body(srv, u, &body, prio);
         } else if (bad_vk && !meta) {
             /* nothing after the ACK (observed) */
@@ -434,17 +452,17 @@ static void get_history(struct server *srv, struct user *u, const json_t *seq, c
     }
 
     uint64_t from = 0;
-    if (json_is_integer(lkh) && json_integer_value(lkh) == -1) {
+    if (lkh_all) {
         from = 0;
-    } else if (json_is_string(lkh) && json_string_length(lkh) > 0) {
-        if (store_history_start(srv->store, sc, json_string_value(lkh), json_string_length(lkh), &from) < 0) {
+    } else if (lkh_str || lkh_bad) {
+        if (lkh_bad || store_history_start(srv->store, sc, json_string_value(lkh), json_string_length(lkh), &from) < 0) {
             if (meta) {
                 char *m = jsonw_dump(meta, NULL);
                 buf_appends(&body, m);
                 free(m);
                 send_body(srv, u, &body, prio);
             }
-            error_body(&body, "EUNKNOWN", NULL, chan_name, txid_key);
+            error_body(&body, lkh_bad ? "ERROR" : "EUNKNOWN", NULL, chan_name, txid_key);
             send_body(srv, u, &body, prio);
             store_chan_release(srv->store, sc);
             json_decref(own_meta);
@@ -559,14 +577,14 @@ static void get_history_range(struct server *srv, struct user *u, const json_t *
     size_t fhl = fh ? json_string_length(fromh) : 0;
     struct rline *lines = NULL;
     size_t n = 0, cap = 0, stop_idx = SIZE_MAX, start_idx = 0;
-    bool to_found = false;
+    bool to_found = false, from_found = false;
     struct store_iter it;
     store_iter_init(&it, srv->store, sc, 0);
     const char *line;
     size_t len;
     uint64_t off;
     while (store_iter_next(&it, &line, &len, &off) == 1) {
-        json_t *v = json_loadb(line, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+        json_t *v = rawjson_load(line, len);
         const json_t *content = json_array_get(v, 4);
         if (json_is_array(v) && json_is_string(content)) {
             if (n == cap) {
@@ -588,6 +606,7 @@ static void get_history_range(struct server *srv, struct user *u, const json_t *
             n++;
             if (is_from && (!to_truthy || to_found) && stop_idx == SIZE_MAX) {
                 stop_idx = n - 1;
+                from_found = true;
                 json_decref(v);
                 break;
             }
@@ -613,7 +632,12 @@ static void get_history_range(struct server *srv, struct user *u, const json_t *
             double c = json_number_value(cpcount);
             size_t k = c <= 0 ? 0 : (size_t)c, seen = 0;
             start_idx = 0;
-            for (size_t i = stop_idx + 1; i-- > 0 && k > 0;) {
+            /* The reference trims when it reads a checkpoint, but stops at
+             * `from` before that: a `from` checkpoint does not count. */
+            size_t top = stop_idx + 1;
+            if (from_found && n && lines[stop_idx].cp)
+                top = stop_idx;
+            for (size_t i = top; i-- > 0 && k > 0;) {
                 if (lines[i].cp && ++seen == k) {
                     start_idx = i;
                     break;
@@ -665,7 +689,7 @@ static void get_full_history(struct server *srv, struct user *u, const json_t *s
 
 void hk_on_direct(struct server *srv, struct user *u, const json_t *seq, const char *payload, size_t len)
 {
-    json_t *root = json_loadb(payload, len, JSON_DECODE_ANY, NULL);
+    json_t *root = rawjson_load(payload, len);
     if (!json_is_array(root)) {
         json_decref(root); /* nothing at all, not even an ACK (observed) */
         return;
@@ -680,7 +704,8 @@ void hk_on_direct(struct server *srv, struct user *u, const json_t *seq, const c
         return;
     }
     const json_t *jchan = json_array_get(root, 1);
-    if (!json_is_string(jchan) || json_string_length(jchan) > NF_CHAN_MAX) {
+    if (!json_is_string(jchan) || json_string_length(jchan) > NF_CHAN_MAX ||
+        memchr(json_string_value(jchan), '\0', json_string_length(jchan))) {
         struct buf hk = BUF_INIT;
         jsonw_cstr(&hk, srv->hk_id);
         nf_send_error(u, seq, "EINVAL", hk.data);
@@ -750,6 +775,7 @@ void hk_on_direct(struct server *srv, struct user *u, const json_t *seq, const c
 
 static void pending_free(struct pending *p)
 {
+    free(p->wpm_txid);
     json_decref(p->seq);
     json_decref(p->frame);
     sbuf_unref(p->out);
@@ -767,9 +793,29 @@ static void release(struct pending *p)
         DL_FOREACH2(ch->members, m, cnext) if (m->u != p->u || p->wpm) nf_send_sbuf(m->u, p->out);
     }
     p->srv->msgs_relayed++;
-    if (!p->wpm)
+    if (!p->wpm) {
         nf_send_ack(p->u, p->seq);
+    } else {
+        char body[128];
+        snprintf(body, sizeof body, "[%s,null,%lld,null]", p->wpm_txid, p->time);
+        hk_send_notice(p->srv, p->u, body);
+    }
     pending_free(p);
+}
+
+/* Tells the sender its write failed: [seq,"ERROR"], or an RPC error. */
+static void refuse(struct pending *p, const char *rpc_code)
+{
+    if (!p->wpm) {
+        nf_send_error(p->u, p->seq, NULL, NULL);
+        return;
+    }
+    struct buf b = BUF_INIT;
+    buf_appendf(&b, "[%s,\"ERROR\",", p->wpm_txid);
+    jsonw_cstr(&b, rpc_code);
+    buf_appendc(&b, ']');
+    hk_send_notice(p->srv, p->u, b.data);
+    buf_free(&b);
 }
 
 static void sync_after(uv_work_t *w, int status);
@@ -818,8 +864,7 @@ static void sync_after(uv_work_t *w, int status)
             release(p);
         } else {
             /* The data may not be on disk: tell the sender, relay nothing. */
-            if (!p->wpm)
-                nf_send_error(p->u, p->seq, NULL, NULL);
+            refuse(p, bp_strerror(rc));
             pending_free(p);
         }
     }
@@ -840,9 +885,14 @@ static void commit(struct pending *p)
 {
     struct server *srv = p->srv;
     struct channel *ch = p->ch;
+    if (ch->deleted) {
+        refuse(p, "EDELETED");
+        pending_free(p);
+        return;
+    }
     if (p->needs_verify && p->verify_rc != 0) {
         LOG_DEBUG("hk: refused a badly signed message for %s", ch->name);
-        nf_send_error(p->u, p->seq, NULL, NULL);
+        refuse(p, "FAILED_VALIDATION");
         pending_free(p);
         return;
     }
@@ -870,7 +920,8 @@ static void commit(struct pending *p)
             return;
         }
     }
-    buf_appendf(&b, ",%lld]\n", server_now_ms());
+    p->time = server_now_ms();
+    buf_appendf(&b, ",%lld]\n", p->time);
     int rc = BP_EBADID;
     struct store_chan *sc = NULL;
     if (store_id_valid(ch->name, ch->name_len))
@@ -881,8 +932,7 @@ static void commit(struct pending *p)
     if (rc < 0) {
         if (rc != BP_EBADID)
             LOG_WARN("hk: write to %s refused: %s", ch->name, bp_strerror(rc));
-        if (!p->wpm)
-            nf_send_error(p->u, p->seq, NULL, NULL);
+        refuse(p, bp_strerror(rc));
         buf_free(&b);
         pending_free(p);
         return;
@@ -961,6 +1011,36 @@ static void enqueue(struct server *srv, struct pending *p)
     }
 }
 
+static struct pending *pending_new(struct server *srv, struct user *u, struct channel *ch, json_t *frame)
+{
+    struct pending *p = xcalloc(1, sizeof *p);
+    p->srv = srv;
+    p->ch = ch;
+    ch->refs++;
+    p->u = u;
+    u->refs++;
+    p->frame = json_incref(frame);
+    const json_t *content = json_array_get(frame, 3);
+    p->content = json_string_value(content);
+    p->clen = json_string_length(content);
+    if (ch->has_vkey) {
+        p->needs_verify = true;
+        memcpy(p->vkey, ch->vkey, 32);
+    }
+    return p;
+}
+
+void hk_private_write(struct server *srv, struct user *u, struct channel *ch, const char *txid, json_t *content)
+{
+    json_t *frame = json_pack("[i,s,s,o]", 0, "MSG", ch->name, content);
+    struct pending *p = pending_new(srv, u, ch, frame);
+    json_decref(frame);
+    p->wpm = true;
+    p->wpm_txid = xstrdup(txid);
+    p->seq = json_null();
+    enqueue(srv, p);
+}
+
 void hk_channel_write(struct server *srv, struct user *u, struct channel *ch, const json_t *seq, json_t *frame)
 {
     bool member = nf_is_member(ch, u);
@@ -984,20 +1064,24 @@ void hk_channel_write(struct server *srv, struct user *u, struct channel *ch, co
         nf_send_error(u, seq, NULL, NULL);
         return;
     }
-    struct pending *p = xcalloc(1, sizeof *p);
-    p->srv = srv;
-    p->ch = ch;
-    ch->refs++;
-    p->u = u;
-    u->refs++;
+    struct pending *p = pending_new(srv, u, ch, frame);
     p->seq = json_incref((json_t *)seq);
-    p->frame = json_incref(frame);
-    const json_t *content = json_array_get(frame, 3);
-    p->content = json_string_value(content);
-    p->clen = json_string_length(content);
-    if (ch->has_vkey) {
-        p->needs_verify = true;
-        memcpy(p->vkey, ch->vkey, 32);
-    }
     enqueue(srv, p);
+}
+
+/* At shutdown, after the network is down: makes written messages durable and
+ * drops what still waits for a batch (nobody is left to relay it to). */
+void hk_shutdown(struct server *srv)
+{
+    struct store_sync *b = store_sync_begin(srv->store);
+    if (b) {
+        store_sync_run(b);
+        store_sync_end(srv->store, b);
+    }
+    struct pending *p, *next;
+    for (p = srv->dur_head; p; p = next) {
+        next = p->next;
+        pending_free(p);
+    }
+    srv->dur_head = srv->dur_tail = NULL;
 }

@@ -33,6 +33,15 @@
  * conn_abort(), a socket error, SEND_BUFFER_FULL and EOF on an open WebSocket
  * go straight to CONN_CLOSED from any state.
  *
+ * The reason given to on_close() is the first cause seen:
+ *   SOCKET_CLOSED     the peer's close frame, or EOF
+ *   SOCKET_ERROR      a read/write error; a frame wslay or net rejected
+ *                     (close 1002, 1007 or 1009 was sent)
+ *   SEND_BUFFER_FULL  conn_send() went over max_output
+ *   SERVER_SHUTDOWN   net_shutdown() (close 1001 was sent)
+ *   <reason>          conn_close(c, code, reason), or "CLOSED" if reason is NULL/""
+ *   <reason>          conn_abort(c, reason), or "ABORTED"
+ *
  * Invariants:
  *  1. on_close() is called once per on_open(), from the libuv close callback,
  *     never from inside a net_* or conn_* call made by the application. So a
@@ -214,6 +223,7 @@ struct net {
     int port;                /* bound port, after net_listen() */
     bool listen_inited, listener_closing, flusher_closing;
     bool shutting_down;      /* net_shutdown() was called */
+    uint64_t refused_logged; /* uv_now() of the last "refusing" log line */
     bool free_pending;       /* net_free() was called; free when handles hit 0 */
     void (*done)(void *arg); /* net_shutdown()'s callback, called once */
     void *done_arg;
@@ -372,13 +382,15 @@ static void item_free(struct out_item *it)
     free(it);
 }
 
-/* Returns true if hlen + len more bytes fit under max_output. Otherwise drops
- * c (on_close: SEND_BUFFER_FULL) and returns false. Checked before the item is
- * allocated. */
+/* Returns true if hlen + len more bytes fit under max_output, or if nothing
+ * is queued: the cap bounds a backlog, and one message (itself bounded by the
+ * message size limits) must always get through to a reader that keeps up.
+ * Otherwise drops c (on_close: SEND_BUFFER_FULL) and returns false. Checked
+ * before the item is allocated. */
 static bool conn_room(struct conn *c, size_t hlen, size_t len)
 {
     size_t cap = c->net->cfg.max_output;
-    if (len <= cap && hlen <= cap - len && c->pending <= cap - len - hlen)
+    if (c->pending == 0 || (len <= cap && hlen <= cap - len && c->pending <= cap - len - hlen))
         return true;
     LOG_DEBUG("net: %s: output over %zu bytes, dropping", c->peer, cap);
     conn_abort(c, "SEND_BUFFER_FULL");
@@ -1234,7 +1246,10 @@ static void on_connection(uv_stream_t *server, int status)
         n->handles++;
         uv_accept(server, (uv_stream_t *)t);
         uv_close((uv_handle_t *)t, on_refused_close);
-        LOG_WARN("net: %zu connections, refusing one", n->n_conns);
+        if (uv_now(n->loop) - n->refused_logged >= 1000) { /* at most 1 line/s */
+            n->refused_logged = uv_now(n->loop);
+            LOG_WARN("net: max_conns (%u) reached, refusing connections", n->cfg.max_conns);
+        }
         return;
     }
     struct conn *c = conn_new(n);

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "protocol/meta.h"
+#include "protocol/rawjson.h"
 #include "server/server.h"
 
 /* ---- sending ---------------------------------------------------------- */
@@ -117,6 +118,12 @@ static struct channel *channel_new(struct server *srv, const char *name, size_t 
     return ch;
 }
 
+struct channel *nf_channel_get(struct server *srv, const char *name, size_t len)
+{
+    struct channel *ch = nf_channel_find(srv, name);
+    return ch ? ch : channel_new(srv, name, len);
+}
+
 /* Takes the channel out of the table; it is freed when its queue drains. */
 void nf_channel_drop(struct channel *ch)
 {
@@ -131,7 +138,45 @@ void nf_channel_drop(struct channel *ch)
     ch->nmembers = 0;
     HASH_DEL(ch->srv->channels, ch);
     ch->live = false;
+    /* A self-destructing channel of this server process goes to the archive
+     * 30 s after its last member left, unless someone joins again. */
+    const json_t *sd = ch->meta ? json_object_get(ch->meta, "selfdestruct") : NULL;
+    if (json_is_string(sd) && strcmp(json_string_value(sd), ch->srv->hk_id) == 0 && ch->name_len == 32) {
+        struct doomed *d = xcalloc(1, sizeof *d);
+        memcpy(d->id, ch->name, 33);
+        d->deadline = uv_now(ch->srv->loop) + SELFDESTRUCT_MS;
+        LL_PREPEND(ch->srv->doomed, d);
+    }
     channel_unref(ch);
+}
+
+/* Archives the self-destructing channels whose time has come. At shutdown
+ * (all) the list is only freed: after a restart a JOIN of such a channel gets
+ * ESELFDESTRUCT and archives it, as with the reference. */
+void nf_selfdestruct_sweep(struct server *srv, bool all)
+{
+    uint64_t now = uv_now(srv->loop);
+    struct doomed *d, *tmp;
+    LL_FOREACH_SAFE(srv->doomed, d, tmp) {
+        if (!all && d->deadline > now)
+            continue;
+        LL_DELETE(srv->doomed, d);
+        if (!all && !nf_channel_find(srv, d->id)) {
+            int rc = store_archive(srv->store, d->id, NULL);
+            LOG_INFO("nf: self-destructed channel %s archived%s%s", d->id, rc ? ": " : "",
+                     rc ? bp_strerror(rc) : "");
+        }
+        free(d);
+    }
+}
+
+static void selfdestruct_cancel(struct server *srv, const char *name)
+{
+    struct doomed *d, *tmp;
+    LL_FOREACH_SAFE(srv->doomed, d, tmp) if (strcmp(d->id, name) == 0) {
+        LL_DELETE(srv->doomed, d);
+        free(d);
+    }
 }
 
 static struct membership *find_membership(const struct channel *ch, const struct user *u)
@@ -351,8 +396,11 @@ static void cmd_join(struct server *srv, struct user *u, const json_t *seq, cons
         return;
     }
     bool fresh = !ch;
-    if (fresh)
+    if (fresh) {
+        if (srv->doomed)
+            selfdestruct_cancel(srv, name);
         ch = channel_new(srv, name, len);
+    }
     if (nf_is_member(ch, u)) {
         struct buf b = BUF_INIT;
         jsonw_str(&b, ch->name, ch->name_len);
@@ -411,6 +459,10 @@ static void cmd_leave(struct server *srv, struct user *u, const json_t *seq, con
         nf_send_error(u, seq, "EINVAL", "\"undefined\"");
         return;
     }
+    if (memchr(json_string_value(target), '\0', json_string_length(target))) {
+        nf_send_error(u, seq, "EINVAL", "\"channel must not contain NUL\"");
+        return;
+    }
     struct buf b = BUF_INIT;
     jsonw_value(&b, target);
     struct channel *ch = json_string_length(target) <= NF_CHAN_MAX
@@ -462,6 +514,10 @@ static void cmd_msg(struct server *srv, struct user *u, const json_t *seq, json_
     }
     const char *name = json_string_value(target);
     size_t len = json_string_length(target);
+    if (memchr(name, '\0', len)) {
+        nf_send_error(u, seq, "EINVAL", "\"target must not contain NUL\"");
+        return;
+    }
     if (len == HK_ID_LEN && strcmp(name, srv->hk_id) == 0) {
         const json_t *payload = json_array_get(frame, 3);
         if (json_is_string(payload))
@@ -524,8 +580,7 @@ void nf_on_message(void *ud, struct conn *c, const char *data, size_t len, int b
         return;
     u->last_seen = uv_now(srv->loop);
     u->ping_out = false;
-    json_error_t jerr;
-    json_t *frame = json_loadb(data, len, JSON_DECODE_ANY, &jerr);
+    json_t *frame = rawjson_load(data, len);
     if (!frame || !json_is_array(frame)) {
         LOG_DEBUG("nf: %s sent a %s; dropping it (BAD_MESSAGE)", u->id, frame ? "non-array" : "non-JSON frame");
         json_decref(frame);

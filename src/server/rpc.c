@@ -17,18 +17,22 @@
  * A verified signed RPC adds its key to the connection's authenticated set,
  * which restricted channels check (§1.7); DESTROY removes it (no reply).
  *
- * Only what the Netflux core needs is here so far: COOKIE, DESTROY and
- * IS_NEW_CHANNEL. The other commands of §2 answer as the reference does for
- * a command it does not know.
+ * Implemented so far: what the Netflux core and its conformance items need
+ * (COOKIE, DESTROY, IS_NEW_CHANNEL, GET_METADATA, WRITE_PRIVATE_MESSAGE,
+ * SET_METADATA, REMOVE_OWNED_CHANNEL, CLEAR_OWNED_CHANNEL). The other commands
+ * of §2 answer as the reference does for a command it does not know.
  */
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <utlist.h>
 
 #include "common/err.h"
 #include "common/jsonw.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "protocol/meta.h"
 #include "protocol/msg.h"
 #include "protocol/rawjson.h"
 #include "server/server.h"
@@ -42,8 +46,16 @@ struct session {
     UT_hash_handle hh;
 };
 
-typedef void (*rpc_fn)(struct server *srv, struct user *u, const char *txid, const char *cookie,
-                       const json_t *arg);
+/* What a command handler gets. key and cookie are NULL for anonymous calls. */
+struct rpc_ctx {
+    struct server *srv;
+    struct user *u;
+    const char *txid;    /* serialised txid */
+    const char *cookie;  /* the fresh cookie for the reply */
+    const char *key;     /* the caller's verified public key */
+};
+
+typedef void (*rpc_fn)(const struct rpc_ctx *c, const json_t *arg);
 
 struct rpc_cmd {
     const char *name;
@@ -138,9 +150,11 @@ void rpc_free(struct server *srv)
 
 /* ---- commands ---------------------------------------------------------- */
 
-static void anon_is_new_channel(struct server *srv, struct user *u, const char *txid, const char *cookie,
-                                const json_t *arg)
+static void anon_is_new_channel(const struct rpc_ctx *c, const json_t *arg)
 {
+    struct server *srv = c->srv;
+    struct user *u = c->u;
+    const char *txid = c->txid;
     if (!json_is_string(arg) || (json_string_length(arg) != 32 && json_string_length(arg) != 33)) {
         reply_error(srv, u, txid, "INVALID_CHAN");
         return;
@@ -169,24 +183,374 @@ static void anon_is_new_channel(struct server *srv, struct user *u, const char *
     reply_anon(srv, u, txid, is_new ? "{\"isNew\":true}" : "{\"isNew\":false}");
 }
 
-static void signed_cookie(struct server *srv, struct user *u, const char *txid, const char *cookie,
-                          const json_t *arg)
+/* Signed success: [txid,cookie] or [txid,cookie,value]. */
+static void reply_signed(const struct rpc_ctx *c, const char *value_json)
 {
     struct buf b = BUF_INIT;
-    buf_appendf(&b, "[%s,", txid);
-    jsonw_cstr(&b, cookie);
+    buf_appendf(&b, "[%s,", c->txid);
+    jsonw_cstr(&b, c->cookie);
+    if (value_json) {
+        buf_appendc(&b, ',');
+        buf_appends(&b, value_json);
+    }
     buf_appendc(&b, ']');
-    reply_raw(srv, u, &b);
+    reply_raw(c->srv, c->u, &b);
     buf_free(&b);
+}
+
+static void signed_cookie(const struct rpc_ctx *c, const json_t *arg)
+{
+    reply_signed(c, NULL);
+}
+
+/* The reduced metadata of a 32-char channel (in memory if it is open). */
+static json_t *load_meta(struct server *srv, const char *id)
+{
+    struct channel *ch = nf_channel_find(srv, id);
+    if (ch) {
+        const json_t *m = nf_channel_meta(ch);
+        return m ? json_deep_copy(m) : NULL;
+    }
+    struct buf b = BUF_INIT;
+    struct store_chan *sc = NULL;
+    int rc = store_meta_read(srv->store, id, &b);
+    store_chan_open(srv->store, id, &sc);
+    json_t *m = meta_reduce(rc == 0 ? b.data : NULL, rc == 0 ? b.len : 0, sc ? store_chan_legacy_meta(sc) : NULL);
+    store_chan_release(srv->store, sc);
+    buf_free(&b);
+    return m;
+}
+
+static bool is_chan32(const json_t *v)
+{
+    return json_is_string(v) && json_string_length(v) == 32 && store_id_valid(json_string_value(v), 32);
+}
+
+static void anon_get_metadata(const struct rpc_ctx *c, const json_t *arg)
+{
+    if (!json_is_string(arg) || (json_string_length(arg) != 32 && json_string_length(arg) != 33 &&
+                                 json_string_length(arg) != 48)) {
+        reply_error(c->srv, c->u, c->txid, "INVALID_CHAN_LENGTH");
+        return;
+    }
+    if (!is_chan32(arg)) {
+        /* 33 (admin) and 48 (blob) ids: the API issue brings them. */
+        reply_anon(c->srv, c->u, c->txid, "{}");
+        return;
+    }
+    const char *id = json_string_value(arg);
+    json_t *m = load_meta(c->srv, id);
+    if (!m) {
+        struct buf reason = BUF_INIT;
+        if (store_placeholder(c->srv->store, id, &reason) == 0)
+            reply_error(c->srv, c->u, c->txid, reason.data ? reason.data : "");
+        else
+            reply_anon(c->srv, c->u, c->txid, "{}");
+        buf_free(&reason);
+        return;
+    }
+    if (meta_restricted(m) && !nf_user_has_allowed_key(c->u, m)) {
+        /* A stranger learns only that it is restricted and whom to ask. */
+        json_t *allowed = json_array();
+        if (json_is_array(json_object_get(m, "owners")))
+            json_array_extend(allowed, json_object_get(m, "owners"));
+        if (json_is_array(json_object_get(m, "allowed")))
+            json_array_extend(allowed, json_object_get(m, "allowed"));
+        json_t *r = json_pack("{s:b,s:o,s:b}", "restricted", 1, "allowed", allowed, "rejected", 1);
+        json_decref(m);
+        m = r;
+    }
+    char *s = jsonw_dump(m, NULL);
+    reply_anon(c->srv, c->u, c->txid, s);
+    free(s);
+    json_decref(m);
+}
+
+static void anon_get_file_size(const struct rpc_ctx *c, const json_t *arg)
+{
+    if (!json_is_string(arg) || !store_id_valid(json_string_value(arg), json_string_length(arg)) ||
+        (json_string_length(arg) != 32 && json_string_length(arg) != 33)) {
+        /* 48-char blob ids: the API issue brings blobs. */
+        reply_error(c->srv, c->u, c->txid, "INVALID_CHAN");
+        return;
+    }
+    const char *id = json_string_value(arg);
+    unsigned long long size = 0;
+    struct store_chan *sc = NULL;
+    if (store_chan_open(c->srv->store, id, &sc) == 0 && store_chan_exists(sc))
+        size += store_chan_size(sc);
+    store_chan_release(c->srv->store, sc);
+    struct buf b = BUF_INIT;
+    if (store_meta_read(c->srv->store, id, &b) == 0)
+        size += b.len;
+    buf_free(&b);
+    char v[32];
+    snprintf(v, sizeof v, "%llu", size);
+    reply_anon(c->srv, c->u, c->txid, v);
+}
+
+static void anon_write_private_message(const struct rpc_ctx *c, const json_t *arg)
+{
+    struct server *srv = c->srv;
+    const json_t *jchan = json_array_get(arg, 0), *content = json_array_get(arg, 1);
+    if (!json_is_array(arg)) {
+        reply_error(srv, c->u, c->txid, "INVALID_ARGS");
+        return;
+    }
+    if (!json_is_string(content) || json_string_length(content) == 0) {
+        reply_error(srv, c->u, c->txid, "INVALID_MESSAGE");
+        return;
+    }
+    if (!is_chan32(jchan)) {
+        /* 33-char admin channels: admins only, which the API issue brings. */
+        reply_error(srv, c->u, c->txid, json_is_string(jchan) && json_string_length(jchan) == 33
+                                             ? "INSUFFICIENT_PERMISSIONS" : "INVALID_CHAN");
+        return;
+    }
+    const char *id = json_string_value(jchan);
+    struct channel *ch = nf_channel_get(srv, id, 32);
+    const json_t *meta = nf_channel_meta(ch);
+    if (meta && meta_restricted(meta) && !nf_user_has_allowed_key(c->u, meta)) {
+        reply_error(srv, c->u, c->txid, "INSUFFICIENT_PERMISSIONS");
+    } else if (meta && meta_expire(meta) && meta_expire(meta) < server_now_ms()) {
+        reply_error(srv, c->u, c->txid, "EEXPIRED");
+    } else {
+        hk_private_write(srv, c->u, ch, c->txid, json_incref((json_t *)content));
+    }
+    if (!ch->nmembers)
+        nf_channel_drop(ch); /* queued writes keep it alive until they are stored */
+}
+
+/* Owner checks shared by the channel-management commands. Returns the
+ * metadata (caller decrefs) or NULL after replying with the error. */
+static json_t *owned_meta(const struct rpc_ctx *c, const char *id)
+{
+    json_t *m = load_meta(c->srv, id);
+    if (!m || !json_is_array(json_object_get(m, "owners"))) {
+        reply_error(c->srv, c->u, c->txid, "E_NO_OWNERS");
+        json_decref(m);
+        return NULL;
+    }
+    if (!meta_is_owner(m, c->key)) {
+        reply_error(c->srv, c->u, c->txid, "INSUFFICIENT_PERMISSIONS");
+        json_decref(m);
+        return NULL;
+    }
+    return m;
+}
+
+static void notify_members(struct channel *ch, const char *body)
+{
+    struct membership *m;
+    DL_FOREACH2(ch->members, m, cnext) hk_send_notice(ch->srv, m->u, body);
+}
+
+static void signed_remove_owned_channel(const struct rpc_ctx *c, const json_t *arg)
+{
+    struct server *srv = c->srv;
+    const json_t *jchan = json_is_object(arg) ? json_object_get(arg, "channel") : arg;
+    const json_t *jreason = json_is_object(arg) ? json_object_get(arg, "reason") : NULL;
+    if (!is_chan32(jchan)) {
+        reply_error(srv, c->u, c->txid, "INVALID_ARGUMENTS");
+        return;
+    }
+    const char *id = json_string_value(jchan);
+    struct store_chan *sc = NULL;
+    struct buf mb = BUF_INIT;
+    bool has_meta = store_meta_read(srv->store, id, &mb) == 0 && mb.len > 0;
+    buf_free(&mb);
+    bool has_log = store_chan_open(srv->store, id, &sc) == 0 && store_chan_exists(sc) && store_chan_size(sc) > 0;
+    store_chan_release(srv->store, sc);
+    if (!has_meta && !has_log) {
+        reply_error(srv, c->u, c->txid, "ENOENT");
+        return;
+    }
+    json_t *m = owned_meta(c, id);
+    if (!m)
+        return;
+    json_decref(m);
+    const char *reason = json_is_string(jreason) ? json_string_value(jreason) : "ARCHIVE_OWNED";
+    int rc = store_archive(srv->store, id, reason);
+    if (rc < 0) {
+        reply_error(srv, c->u, c->txid, bp_strerror(rc));
+        return;
+    }
+    reply_signed(c, "\"OK\"");
+    struct channel *ch = nf_channel_find(srv, id);
+    if (ch) {
+        struct buf b = BUF_INIT;
+        buf_appends(&b, "{\"error\":\"EDELETED\",\"message\":");
+        jsonw_cstr(&b, reason);
+        buf_appends(&b, ",\"channel\":");
+        jsonw_cstr(&b, id);
+        buf_appendc(&b, '}');
+        notify_members(ch, b.data);
+        buf_free(&b);
+        ch->deleted = true;
+        nf_channel_drop(ch); /* no LEAVE frames (observed) */
+    }
+}
+
+static void signed_clear_owned_channel(const struct rpc_ctx *c, const json_t *arg)
+{
+    struct server *srv = c->srv;
+    if (!is_chan32(arg)) {
+        reply_error(srv, c->u, c->txid, "INVALID_ARGUMENTS");
+        return;
+    }
+    const char *id = json_string_value(arg);
+    json_t *m = owned_meta(c, id);
+    if (!m)
+        return;
+    json_decref(m);
+    struct store_chan *sc = NULL;
+    int rc = store_chan_open(srv->store, id, &sc);
+    if (rc == 0)
+        rc = store_clear(srv->store, sc);
+    store_chan_release(srv->store, sc);
+    if (rc < 0) {
+        reply_error(srv, c->u, c->txid, bp_strerror(rc));
+        return;
+    }
+    reply_signed(c, NULL);
+    struct channel *ch = nf_channel_find(srv, id);
+    if (ch) {
+        ch->has_last_cp = false;
+        struct buf b = BUF_INIT;
+        buf_appends(&b, "{\"error\":\"ECLEARED\",\"channel\":");
+        jsonw_cstr(&b, id);
+        buf_appendc(&b, '}');
+        notify_members(ch, b.data);
+        buf_free(&b);
+    }
+}
+
+static const char *const g_meta_commands[] = {
+    "ADD_OWNERS", "RM_OWNERS", "RESET_OWNERS", "ADD_PENDING_OWNERS", "RM_PENDING_OWNERS",
+    "RESTRICT_ACCESS", "ADD_ALLOWED", "RM_ALLOWED", "RESET_ALLOWED", "ADD_MAILBOX", "RM_MAILBOX",
+    "ALLOW_LINE_DELETION", "UPDATE_EXPIRATION",
+};
+
+static void signed_set_metadata(const struct rpc_ctx *c, const json_t *arg)
+{
+    struct server *srv = c->srv;
+    const json_t *jchan = json_object_get(arg, "channel"), *jcmd = json_object_get(arg, "command");
+    const json_t *value = json_object_get(arg, "value");
+    if (!json_is_object(arg) || !json_is_string(jchan) || !store_id_valid(json_string_value(jchan), json_string_length(jchan))) {
+        reply_error(srv, c->u, c->txid, "INVALID_CHAN");
+        return;
+    }
+    if (!json_is_string(jcmd)) {
+        reply_error(srv, c->u, c->txid, "INVALID_COMMAND");
+        return;
+    }
+    const char *cmd = json_string_value(jcmd);
+    bool known = false;
+    for (size_t i = 0; i < sizeof g_meta_commands / sizeof g_meta_commands[0]; i++)
+        known |= strcmp(cmd, g_meta_commands[i]) == 0;
+    if (!known) {
+        reply_error(srv, c->u, c->txid, "UNSUPPORTED_COMMAND");
+        return;
+    }
+    const char *id = json_string_value(jchan);
+    if (json_string_length(jchan) != 32) {
+        reply_error(srv, c->u, c->txid, "INVALID_CHAN"); /* blob metadata: the API issue */
+        return;
+    }
+    json_t *m = load_meta(srv, id);
+    if (!m || !json_is_array(json_object_get(m, "owners"))) {
+        reply_error(srv, c->u, c->txid, "E_NO_OWNERS");
+        json_decref(m);
+        return;
+    }
+    bool owner = meta_is_owner(m, c->key);
+    const json_t *pending = json_object_get(m, "pending_owners");
+    bool is_pending = false;
+    size_t i;
+    json_t *k;
+    json_array_foreach(pending, i, k) is_pending |= json_is_string(k) && strcmp(json_string_value(k), c->key) == 0;
+    if (!owner) {
+        bool self_only = json_is_array(value) && json_array_size(value) == 1 &&
+                         json_is_string(json_array_get(value, 0)) &&
+                         strcmp(json_string_value(json_array_get(value, 0)), c->key) == 0;
+        if (!is_pending || !self_only || (strcmp(cmd, "ADD_OWNERS") != 0 && strcmp(cmd, "RM_PENDING_OWNERS") != 0)) {
+            reply_error(srv, c->u, c->txid, "INSUFFICIENT_PERMISSIONS");
+            json_decref(m);
+            return;
+        }
+    }
+    const char *err;
+    int changed = meta_apply(m, cmd, value, &err);
+    if (changed < 0) {
+        char e[96];
+        snprintf(e, sizeof e, "Error: %s", err);
+        reply_error(srv, c->u, c->txid, e);
+        json_decref(m);
+        return;
+    }
+    char *ms = jsonw_dump(m, NULL);
+    if (changed) {
+        struct buf line = BUF_INIT;
+        buf_appendc(&line, '[');
+        jsonw_cstr(&line, cmd);
+        buf_appendc(&line, ',');
+        jsonw_value(&line, value);
+        buf_appendf(&line, ",%lld]\n", server_now_ms());
+        int rc = store_meta_append(srv->store, id, line.data, line.len);
+        buf_free(&line);
+        if (rc < 0) {
+            reply_error(srv, c->u, c->txid, bp_strerror(rc));
+            free(ms);
+            json_decref(m);
+            return;
+        }
+    }
+    reply_signed(c, ms);
+    struct channel *ch = nf_channel_find(srv, id);
+    if (ch && changed) {
+        nf_channel_set_meta(ch, json_incref(m));
+        if (!meta_restricted(m)) {
+            /* The reference sends the serialised metadata serialised again. */
+            struct buf b = BUF_INIT;
+            jsonw_cstr(&b, ms);
+            notify_members(ch, b.data);
+            buf_free(&b);
+        } else {
+            struct buf b = BUF_INIT;
+            buf_appends(&b, "{\"error\":\"ERESTRICTED\",\"channel\":");
+            jsonw_cstr(&b, id);
+            buf_appendc(&b, '}');
+            struct membership *mm, *tmp;
+            ch->refs++;
+            DL_FOREACH_SAFE2(ch->members, mm, tmp, cnext) {
+                if (nf_user_has_allowed_key(mm->u, m)) {
+                    hk_send_notice(srv, mm->u, ms);
+                } else {
+                    hk_send_notice(srv, mm->u, b.data);
+                    nf_kick(ch, mm->u);
+                }
+            }
+            channel_unref(ch);
+            buf_free(&b);
+        }
+    }
+    free(ms);
+    json_decref(m);
 }
 
 static const struct rpc_cmd g_anon[] = {
     {"IS_NEW_CHANNEL", anon_is_new_channel},
+    {"GET_METADATA", anon_get_metadata},
+    {"GET_FILE_SIZE", anon_get_file_size},
+    {"WRITE_PRIVATE_MESSAGE", anon_write_private_message},
 };
 
 static const struct rpc_cmd g_signed[] = {
     {"COOKIE", signed_cookie},
     {"DESTROY", NULL}, /* handled before dispatch: removes the key, no reply */
+    {"SET_METADATA", signed_set_metadata},
+    {"REMOVE_OWNED_CHANNEL", signed_remove_owned_channel},
+    {"CLEAR_OWNED_CHANNEL", signed_clear_owned_channel},
 };
 
 static const struct rpc_cmd *find_cmd(const struct rpc_cmd *table, size_t n, const char *name)
@@ -250,7 +614,8 @@ static void job_after(uv_work_t *w, int status)
             struct session *s = session_touch(srv, j->key);
             struct buf cookie = BUF_INIT;
             make_cookie(srv, s, &cookie);
-            j->cmd->fn(srv, j->u, j->txid, cookie.data, j->arg);
+            struct rpc_ctx ctx = {.srv = srv, .u = j->u, .txid = j->txid, .cookie = cookie.data, .key = j->key};
+            j->cmd->fn(&ctx, j->arg);
             buf_free(&cookie);
         }
     }
@@ -280,7 +645,8 @@ void rpc_handle(struct server *srv, struct user *u, const json_t *seq, const cha
     if (n == 2 && json_is_string(c0)) {
         const struct rpc_cmd *cmd = find_cmd(g_anon, sizeof g_anon / sizeof g_anon[0], json_string_value(c0));
         if (cmd) {
-            cmd->fn(srv, u, txid, NULL, json_array_get(req, 1));
+            struct rpc_ctx ctx = {.srv = srv, .u = u, .txid = txid};
+            cmd->fn(&ctx, json_array_get(req, 1));
             goto out;
         }
     }

@@ -23,6 +23,7 @@ static void housekeeping(uv_timer_t *t)
 {
     struct server *srv = t->data;
     rpc_sessions_expire(srv);
+    nf_selfdestruct_sweep(srv, false);
     struct store_health h;
     store_health(srv->store, &h);
     if (!h.writable)
@@ -125,6 +126,9 @@ void server_stop(struct server *srv, void (*done)(void *), void *arg)
 
 void server_free(struct server *srv)
 {
+    /* Whatever was written but not yet fsynced is synced now, before exit. */
+    hk_shutdown(srv);
+    nf_selfdestruct_sweep(srv, true);
     net_free(srv->net);
     rpc_free(srv);
     store_free(srv->store);

@@ -68,6 +68,7 @@ struct channel {
     struct server *srv;
     unsigned refs;              /* 1 while in srv->channels + 1 per queued write */
     bool live;                  /* in srv->channels */
+    bool deleted;               /* removed by its owner: queued writes are refused */
     struct membership *members;
     unsigned nmembers;
     json_t *meta;               /* reduced metadata (valid per meta_valid), or NULL */
@@ -95,12 +96,24 @@ struct pending {
     int verify_rc;              /* 0 or BP_ESIG */
     uint8_t vkey[32];           /* copy for the worker thread */
     bool wpm;                   /* written by WRITE_PRIVATE_MESSAGE (sender null) */
+    char *wpm_txid;             /* its RPC txid, for the reply (from xmalloc) */
+    long long time;             /* the stored timestamp */
     uv_work_t work;
     struct pending *next;       /* channel queue, then the durability queue */
     struct sbuf *out;           /* the relayed frame once committed */
 };
 
 struct session;
+
+/* A self-destructing channel that lost its last member: archived at
+ * deadline unless someone joins again (NETFLUX.md §4.5). */
+struct doomed {
+    char id[33];
+    uint64_t deadline;          /* uv_now() ms */
+    struct doomed *next;
+};
+
+#define SELFDESTRUCT_MS 30000
 
 struct server {
     uv_loop_t *loop;
@@ -123,6 +136,7 @@ struct server {
     bool stopping;
     uint64_t msgs_stored, msgs_relayed;
     char rpc_pid[24];            /* the pid part of RPC cookies */
+    struct doomed *doomed;       /* self-destructing channels waiting (singly linked) */
 };
 
 /* server.c */
@@ -132,6 +146,7 @@ void server_free(struct server *srv);
 long long server_now_ms(void);
 
 /* nf.c: Netflux */
+void nf_selfdestruct_sweep(struct server *srv, bool all);
 void nf_on_open(void *ud, struct conn *c);
 void nf_on_message(void *ud, struct conn *c, const char *data, size_t len, int binary);
 void nf_on_close(void *ud, struct conn *c, const char *reason);
@@ -145,6 +160,8 @@ void nf_send_ack(struct user *u, const json_t *seq);
 void user_unref(struct user *u);
 void channel_unref(struct channel *ch);
 struct channel *nf_channel_find(struct server *srv, const char *name);
+/* Finds or creates (without members) the in-memory channel. */
+struct channel *nf_channel_get(struct server *srv, const char *name, size_t len);
 bool nf_is_member(const struct channel *ch, const struct user *u);
 /* Removes u from ch (sends no LEAVE) and closes ch if it became empty. */
 void nf_kick(struct channel *ch, struct user *u);
@@ -161,10 +178,13 @@ void hk_on_direct(struct server *srv, struct user *u, const json_t *seq, const c
 /* The write path of a channel MSG (string content, storable channel). */
 void hk_channel_write(struct server *srv, struct user *u, struct channel *ch, const json_t *seq,
                       json_t *frame);
-/* Appends a message with a null sender (WRITE_PRIVATE_MESSAGE). */
+/* WRITE_PRIVATE_MESSAGE: stores [0,null,"MSG",chan,content,time] through the
+ * same pipeline and replies to txid with the time. Takes content's reference. */
+void hk_private_write(struct server *srv, struct user *u, struct channel *ch, const char *txid, json_t *content);
 void hk_pump_streams(struct user *u);
 void hk_stream_free_all(struct user *u);
 void hk_sync_kick(struct server *srv);
+void hk_shutdown(struct server *srv);
 /* Sends an HK notice {..} to a user: [0,HK,"MSG",U,"<json>"]. */
 void hk_send_notice(struct server *srv, struct user *u, const char *json_body);
 

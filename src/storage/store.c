@@ -53,6 +53,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "protocol/msg.h"
+#include "protocol/rawjson.h"
 
 #define RETAIN_LINES 100 /* checkpoints within this many last lines are retained */
 
@@ -64,6 +65,7 @@ struct ht_entry {
 struct store_chan {
     char id[50];             /* the channel id (NUL-terminated) */
     unsigned refs;           /* references handed out by store_chan_open() */
+    bool detached;           /* archived while referenced: out of the table, freed on last release */
     int fd;                  /* O_RDWR|O_APPEND log descriptor, or -1 */
     bool exists;             /* the log file exists */
     bool dirty;              /* written since the last sync batch */
@@ -380,7 +382,7 @@ static void index_message(struct store *s, struct store_chan *c, uint64_t off, c
 static const char *line_content(const char *line, size_t len, json_t **root, size_t *clen, bool *is_obj)
 {
     *is_obj = false;
-    *root = json_loadb(line, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    *root = rawjson_load(line, len);
     if (!*root)
         return NULL;
     if (json_is_object(*root)) {
@@ -563,7 +565,66 @@ void store_chan_release(struct store *s, struct store_chan *c)
     if (!c)
         return;
     c->refs--;
+    if (c->detached) {
+        if (!c->refs)
+            chan_free(s, c);
+        return;
+    }
     enforce_limits(s, NULL);
+}
+
+/* Takes c out of the cache (its file is going away): freed now if nobody
+ * holds it, else on its last release (readers keep their descriptor). */
+static void chan_detach(struct store *s, struct store_chan *c)
+{
+    HASH_DEL(s->chans, c);
+    DL_DELETE2(s->lru, c, lru_prev, lru_next);
+    if (c->dirty) {
+        struct store_chan **pp = &s->dirty;
+        while (*pp && *pp != c)
+            pp = &(*pp)->dirty_next;
+        if (*pp)
+            *pp = c->dirty_next;
+        c->dirty = false;
+    }
+    s->nchans--;
+    if (c->refs)
+        c->detached = true;
+    else
+        chan_free(s, c);
+}
+
+int store_clear(struct store *s, struct store_chan *c)
+{
+    if (!c->exists)
+        return 0;
+    int rc = chan_fd(s, c, false);
+    uint64_t keep = c->legacy_end;
+    if (rc == 0 && s->io.ftruncate(c->fd, (off_t)keep) != 0)
+        rc = bp_err_from_errno(errno);
+    if (rc < 0) {
+        char path[4096];
+        chan_path(s, path, sizeof path, c->id, ".ndjson");
+        mark_failed(s, rc, "truncate", path);
+        return rc;
+    }
+    c->size = keep;
+    c->lines = keep ? 1 : 0;
+    c->ncp = 0;
+    free(c->ht);
+    c->ht = NULL;
+    c->htcap = c->htlen = 0;
+    c->ht_floor = 0;
+    c->nbad = 0;
+    char path[4096];
+    chan_path(s, path, sizeof path, c->id, ".ndjson.offset");
+    unlink(path);
+    if (s->cfg.fsync != STORE_FSYNC_NONE && !c->dirty) {
+        c->dirty = true;
+        c->dirty_next = s->dirty;
+        s->dirty = c;
+    }
+    return 0;
 }
 
 const char *store_chan_id(const struct store_chan *c) { return c->id; }
@@ -674,16 +735,20 @@ int store_history_start(struct store *s, struct store_chan *c, const char *lkh, 
     if (!c->htcap)
         return BP_ENOENT;
     uint64_t fp = digest(s, lkh, lkh_len);
-    /* Collect candidates, then confirm the earliest at or after the floor. */
-    uint64_t best = UINT64_MAX;
+    /* Confirm candidates; with duplicate hashes the latest occurrence wins, as
+     * in the reference's index rebuilt from disk. */
+    uint64_t best = 0;
+    bool found = false;
     for (size_t j = fp & (c->htcap - 1); c->ht[j].fp; j = (j + 1) & (c->htcap - 1)) {
         uint64_t o = c->ht[j].off;
-        if (c->ht[j].fp != fp || o < floor || o >= best)
+        if (c->ht[j].fp != fp || o < floor || (found && o <= best))
             continue;
-        if (line_has_hash(s, c, o, lkh, lkh_len))
+        if (line_has_hash(s, c, o, lkh, lkh_len)) {
             best = o;
+            found = true;
+        }
     }
-    if (best == UINT64_MAX)
+    if (!found)
         return BP_ENOENT;
     *off = best;
     return 0;
@@ -852,22 +917,8 @@ int store_archive(struct store *s, const char *id, const char *reason)
         return BP_EBADID;
     struct store_chan *c;
     HASH_FIND(hh, s->chans, id, n, c);
-    if (c) {
-        if (c->refs)
-            return BP_EINVAL;
-        HASH_DEL(s->chans, c);
-        DL_DELETE2(s->lru, c, lru_prev, lru_next);
-        if (c->dirty) {
-            /* Unlink it from the dirty list: it is about to be freed. */
-            struct store_chan **pp = &s->dirty;
-            while (*pp && *pp != c)
-                pp = &(*pp)->dirty_next;
-            if (*pp)
-                *pp = c->dirty_next;
-        }
-        s->nchans--;
-        chan_free(s, c);
-    }
+    if (c)
+        chan_detach(s, c);
     char adir[4096], from[4096], to[4096];
     pathf(adir, sizeof adir, "%s/%.2s", s->archive, id);
     int rc = mkdirs(s, adir);

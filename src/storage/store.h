@@ -123,8 +123,11 @@ int store_meta_append(struct store *s, const char *id, const char *line, size_t 
 /* Reads the placeholder's reason. Returns 0, or BP_ENOENT if there is none. */
 int store_placeholder(struct store *s, const char *id, struct buf *reason);
 /* Moves the logs to the archive; writes a placeholder with reason unless reason
- * is NULL. The channel must not be referenced. */
+ * is NULL. Holders of the channel keep reading what they had. */
 int store_archive(struct store *s, const char *id, const char *reason);
+/* Empties a channel log (CLEAR_OWNED_CHANNEL): keeps only a legacy metadata
+ * first line. The metadata log stays. */
+int store_clear(struct store *s, struct store_chan *c);
 
 /* Group commit. store_sync_begin() (loop thread) takes the files written since
  * the last batch, or returns NULL if there are none; store_sync_run() (any
