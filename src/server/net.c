@@ -159,6 +159,17 @@ struct out_item {
 
 enum conn_state { CONN_HTTP, CONN_WS, CONN_CLOSING, CONN_CLOSED };
 
+/* Where the client's byte stream is relative to frame boundaries. wslay does
+ * all the parsing and checking; this only reads each frame header's length
+ * fields, to know when the stream is between frames so that wslay's context
+ * can be freed and made again on the next byte. */
+struct ws_track {
+    uint64_t left;           /* payload bytes of the current frame still to come */
+    uint8_t hdr[14];         /* header bytes collected so far */
+    uint8_t have;            /* how many */
+    bool fragmented;         /* inside a fragmented data message (FIN not seen) */
+};
+
 /* The request being parsed; reset at each message begin, freed on upgrade. */
 struct http_in {
     struct buf url;          /* request target as sent */
@@ -174,11 +185,21 @@ struct http_in {
     unsigned method;         /* enum http_method */
 };
 
+/* HTTP-phase state: allocated at accept, freed at the upgrade, so that an
+ * open WebSocket does not carry it (S3: RSS per idle connection). */
+struct http_state {
+    http_parser parser;
+    struct http_in req;
+};
+
+/* Memory per idle WebSocket connection is kept small (issue 3, S3): the
+ * write and shutdown requests are allocated only while in flight, the HTTP
+ * state only before the upgrade, and wslay's context (about 8.8 KB, most of
+ * it buffers) only while a frame is being received (see ws_track()). */
 struct conn {
     uv_tcp_t tcp;            /* the socket; data = this */
     uv_timer_t timer;        /* HTTP idle timeout, then the closing timeout */
-    uv_write_t wreq;         /* the one write in flight */
-    uv_shutdown_t sreq;      /* shutdown(SHUT_WR) once the close frame is out */
+    uv_write_t *wreq;        /* the one write in flight (xmalloc), or NULL */
     struct net *net;
     struct link link;        /* in net->conns until freed */
     struct link flush_link;  /* in net->flush while output waits for on_flush */
@@ -197,10 +218,10 @@ struct conn {
     size_t inflight_bytes;   /* their bytes */
     size_t pending;          /* bytes of all items in the FIFO */
 
-    http_parser parser;      /* CONN_HTTP only */
-    struct http_in req;
+    struct http_state *http; /* CONN_HTTP only; owned */
 
-    wslay_event_context_ptr ws; /* from CONN_WS on; owned */
+    wslay_event_context_ptr ws; /* CONN_WS: owned; NULL while no frame is in progress */
+    struct ws_track trk;     /* frame boundaries of the input, to know when ws can go */
     const char *in_p;        /* input that ws_recv_cb hands to wslay */
     size_t in_len;
 
@@ -454,8 +475,12 @@ static void conn_write_start(struct conn *c)
         items++;
         bytes += it->hlen + it->len;
     }
-    int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs, nb, on_write);
+    c->wreq = xmalloc(sizeof *c->wreq);
+    c->wreq->data = c;
+    int rc = uv_write(c->wreq, (uv_stream_t *)&c->tcp, bufs, nb, on_write);
     if (rc < 0) {
+        free(c->wreq);
+        c->wreq = NULL;
         set_reason(c, "SOCKET_ERROR");
         conn_finish(c);
         return;
@@ -479,6 +504,8 @@ static void on_write(uv_write_t *req, int status)
 {
     struct conn *c = req->data;
     struct net *n = c->net;
+    free(req);
+    c->wreq = NULL;
     for (size_t i = 0; i < c->inflight_items; i++) {
         struct out_item *it = c->out_head;
         c->out_head = it->next;
@@ -538,6 +565,7 @@ static void conn_enter_closing(struct conn *c, const char *reason)
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
     struct conn *c = req->data;
+    free(req);
     if (status < 0 && c->state != CONN_CLOSED)
         conn_finish(c);
 }
@@ -559,8 +587,12 @@ static void conn_maybe_finish(struct conn *c)
         return;
     if (!c->shut_wr) {
         c->shut_wr = true;
-        if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) < 0)
+        uv_shutdown_t *sreq = xmalloc(sizeof *sreq);
+        sreq->data = c;
+        if (uv_shutdown(sreq, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+            free(sreq);
             conn_finish(c);
+        }
     }
 }
 
@@ -577,6 +609,15 @@ static void http_in_free(struct http_in *r)
     r->n_hdrs = r->cap_hdrs = 0;
 }
 
+static void http_state_free(struct conn *c)
+{
+    if (!c->http)
+        return;
+    http_in_free(&c->http->req);
+    free(c->http);
+    c->http = NULL;
+}
+
 static void conn_free(struct conn *c)
 {
     struct net *n = c->net;
@@ -586,7 +627,7 @@ static void conn_free(struct conn *c)
         item_free(it);
     }
     wslay_event_context_free(c->ws);
-    http_in_free(&c->req);
+    http_state_free(c);
     link_del(&c->flush_link);
     link_del(&c->link);
     n->n_conns--;
@@ -688,6 +729,66 @@ static const struct wslay_event_callbacks ws_callbacks = {
     .on_msg_recv_callback = ws_on_msg,
 };
 
+/* Makes wslay's context for c if it has none (see struct ws_track). */
+static void ws_ensure(struct conn *c)
+{
+    if (c->ws)
+        return;
+    if (wslay_event_context_server_init(&c->ws, &ws_callbacks, c) != 0) {
+        LOG_ERROR("net: out of memory in wslay");
+        abort(); /* the server's OOM policy, see xmalloc.h */
+    }
+    wslay_event_config_set_max_recv_msg_length(c->ws, c->net->cfg.max_message);
+}
+
+/* Follows frame boundaries over p[0..len): only the length fields of each
+ * header are read (RFC 6455 §5.2); wslay validates everything. */
+static void ws_track(struct ws_track *t, const uint8_t *p, size_t len)
+{
+    while (len) {
+        if (t->left) {
+            size_t n = t->left < len ? (size_t)t->left : len;
+            t->left -= n;
+            p += n;
+            len -= n;
+            continue;
+        }
+        t->hdr[t->have++] = *p++;
+        len--;
+        if (t->have < 2)
+            continue;
+        uint8_t l7 = t->hdr[1] & 0x7f;
+        size_t need = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + ((t->hdr[1] & 0x80) ? 4 : 0);
+        if (t->have < need)
+            continue;
+        uint64_t plen = l7;
+        if (l7 == 126) {
+            plen = (uint64_t)t->hdr[2] << 8 | t->hdr[3];
+        } else if (l7 == 127) {
+            plen = 0;
+            for (int i = 0; i < 8; i++)
+                plen = plen << 8 | t->hdr[2 + i];
+        }
+        if ((t->hdr[0] & 0x0f) < 8) /* a data or continuation frame */
+            t->fragmented = !(t->hdr[0] & 0x80);
+        t->left = plen;
+        t->have = 0;
+    }
+}
+
+/* Frees wslay's context while the stream is between frames and wslay holds
+ * nothing: an idle connection then costs no wslay memory at all. */
+static void ws_maybe_release(struct conn *c)
+{
+    struct ws_track *t = &c->trk;
+    if (c->state != CONN_WS || !c->ws || c->in_wslay || c->ws_failed || t->have || t->left ||
+        t->fragmented || wslay_event_want_write(c->ws) || wslay_event_get_queued_msg_count(c->ws) ||
+        !wslay_event_get_read_enabled(c->ws))
+        return;
+    wslay_event_context_free(c->ws);
+    c->ws = NULL;
+}
+
 /* Moves the control frames wslay queued into the FIFO. */
 static void ws_pump(struct conn *c)
 {
@@ -718,6 +819,8 @@ static void ws_fail(struct conn *c)
 /* Feeds WebSocket bytes to wslay, which calls ws_on_msg() per message. */
 static void ws_input(struct conn *c, const char *p, size_t len)
 {
+    ws_ensure(c);
+    ws_track(&c->trk, (const uint8_t *)p, len);
     c->in_p = p;
     c->in_len = len;
     c->in_wslay = true;
@@ -732,6 +835,7 @@ static void ws_input(struct conn *c, const char *p, size_t len)
     else if (c->state == CONN_WS && !wslay_event_get_read_enabled(c->ws))
         conn_enter_closing(c, "SOCKET_ERROR"); /* wslay queued 1002, 1007 or 1009 */
     ws_pump(c);
+    ws_maybe_release(c);
     conn_maybe_finish(c);
 }
 
@@ -751,6 +855,7 @@ static void ws_close(struct conn *c, uint16_t code, const char *reason, const ch
     if (rlen && !utf8_valid(reason, rlen))
         rlen = 0;
     conn_enter_closing(c, label);
+    ws_ensure(c);
     /* WSLAY_ERR_NO_MORE_MSG: wslay already queued a close; it goes out instead. */
     wslay_event_queue_close(c->ws, code, (const uint8_t *)reason, rlen);
     ws_pump(c);
@@ -801,7 +906,7 @@ static void http_respond(struct conn *c, int status, const char *ctype, const st
     if (extra && extra->len)
         buf_append(&b, extra->data, extra->len);
     buf_append(&b, "\r\n", 2);
-    if (c->req.method != HTTP_HEAD && body_len)
+    if (c->http->req.method != HTTP_HEAD && body_len)
         buf_append(&b, body, body_len);
     conn_push_bytes(c, b.data, b.len);
     buf_free(&b);
@@ -838,9 +943,9 @@ static void http_in_reset(struct http_in *r)
 /* Counts n more head bytes; false (431) once over max_http_header. */
 static bool http_head_add(struct conn *c, size_t n)
 {
-    c->req.head += n;
-    if (c->req.head > c->net->cfg.max_http_header) {
-        c->req.status = 431;
+    c->http->req.head += n;
+    if (c->http->req.head > c->net->cfg.max_http_header) {
+        c->http->req.status = 431;
         return false;
     }
     return true;
@@ -849,7 +954,7 @@ static bool http_head_add(struct conn *c, size_t n)
 static int hp_on_message_begin(http_parser *p)
 {
     struct conn *c = p->data;
-    http_in_reset(&c->req);
+    http_in_reset(&c->http->req);
     http_head_add(c, 16); /* method, spaces, version and line ends */
     return 0;
 }
@@ -859,14 +964,14 @@ static int hp_on_url(http_parser *p, const char *at, size_t len)
     struct conn *c = p->data;
     if (!http_head_add(c, len))
         return -1;
-    buf_append(&c->req.url, at, len);
+    buf_append(&c->http->req.url, at, len);
     return 0;
 }
 
 static int hp_on_header_field(http_parser *p, const char *at, size_t len)
 {
     struct conn *c = p->data;
-    struct http_in *r = &c->req;
+    struct http_in *r = &c->http->req;
     if (!http_head_add(c, len + (r->last != 1 ? 4 : 0))) /* ": " and CRLF */
         return -1;
     if (r->last != 1) { /* a new header (a field may arrive in pieces) */
@@ -890,7 +995,7 @@ static int hp_on_header_field(http_parser *p, const char *at, size_t len)
 static int hp_on_header_value(http_parser *p, const char *at, size_t len)
 {
     struct conn *c = p->data;
-    struct http_in *r = &c->req;
+    struct http_in *r = &c->http->req;
     if (r->last == 0)
         return 0;
     if (!http_head_add(c, len))
@@ -907,7 +1012,7 @@ static int hp_on_header_value(http_parser *p, const char *at, size_t len)
 static int hp_on_headers_complete(http_parser *p)
 {
     struct conn *c = p->data;
-    struct http_in *r = &c->req;
+    struct http_in *r = &c->http->req;
     if (r->last == 1) { /* the last field got no value callback */
         buf_appendc(&r->hdrs, '\0');
         r->offs[2 * (r->n_hdrs - 1) + 1] = r->hdrs.len;
@@ -926,7 +1031,7 @@ static int hp_on_headers_complete(http_parser *p)
 static int hp_on_body(http_parser *p, const char *at, size_t len)
 {
     struct conn *c = p->data;
-    struct http_in *r = &c->req;
+    struct http_in *r = &c->http->req;
     if (len > c->net->cfg.max_http_body - r->body.len) { /* chunked bodies */
         r->status = 413;
         return -1;
@@ -940,9 +1045,9 @@ static int hp_on_body(http_parser *p, const char *at, size_t len)
 static int hp_on_message_complete(http_parser *p)
 {
     struct conn *c = p->data;
-    c->req.keep_alive = http_should_keep_alive(p) != 0;
-    c->req.upgrade = p->upgrade != 0;
-    c->req.method = p->method;
+    c->http->req.keep_alive = http_should_keep_alive(p) != 0;
+    c->http->req.upgrade = p->upgrade != 0;
+    c->http->req.method = p->method;
     http_parser_pause(p, 1);
     return 0;
 }
@@ -974,7 +1079,7 @@ static const char *hdr_get(const struct http_in *r, const char *name)
 static void ws_handshake(struct conn *c)
 {
     struct net *n = c->net;
-    struct http_in *r = &c->req;
+    struct http_in *r = &c->http->req;
     const char *key = hdr_get(r, "sec-websocket-key");
     const char *version = hdr_get(r, "sec-websocket-version");
     const char *protos = hdr_get(r, "sec-websocket-protocol");
@@ -986,7 +1091,7 @@ static void ws_handshake(struct conn *c)
     size_t vlen = version ? strlen(version) : 0;
     if (version)
         version = trim(version, &vlen);
-    if (r->method != HTTP_GET || c->parser.http_major != 1 || c->parser.http_minor < 1 ||
+    if (r->method != HTTP_GET || c->http->parser.http_major != 1 || c->http->parser.http_minor < 1 ||
         !conn_upgrade || !version || vlen != 2 || memcmp(version, "13", 2) != 0 || !key ||
         net__ws_accept(key, strlen(key), accept) != 0) {
         http_error(c, 400);
@@ -1018,12 +1123,9 @@ static void ws_handshake(struct conn *c)
     conn_push_bytes(c, b.data, b.len);
     buf_free(&b);
 
-    http_in_free(r); /* the HTTP parser is done with this conn */
-    if (wslay_event_context_server_init(&c->ws, &ws_callbacks, c) != 0) {
-        LOG_ERROR("net: out of memory in wslay");
-        abort(); /* the server's OOM policy, see xmalloc.h */
-    }
-    wslay_event_config_set_max_recv_msg_length(c->ws, n->cfg.max_message);
+    /* The HTTP parser is done with this conn. http_input() returns right
+     * after this without touching it again. */
+    http_state_free(c);
     uv_timer_stop(&c->timer);
     c->state = CONN_WS;
     c->opened = true;
@@ -1035,7 +1137,7 @@ static void ws_handshake(struct conn *c)
 static void http_request_done(struct conn *c)
 {
     struct net *n = c->net;
-    struct http_in *r = &c->req;
+    struct http_in *r = &c->http->req;
     uv_timer_start(&c->timer, on_conn_timer, NET_HTTP_IDLE_MS, 0);
 
     const char *up = hdr_get(r, "upgrade");
@@ -1084,15 +1186,15 @@ static void http_request_done(struct conn *c)
  * (the parser pauses); the caller calls again with the rest. */
 static size_t http_input(struct conn *c, const char *p, size_t len)
 {
-    size_t used = http_parser_execute(&c->parser, &hp_settings, p, len);
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    size_t used = http_parser_execute(&c->http->parser, &hp_settings, p, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->http->parser);
     if (e == HPE_PAUSED) {
-        http_parser_pause(&c->parser, 0);
+        http_parser_pause(&c->http->parser, 0);
         http_request_done(c);
         return used;
     }
     if (e != HPE_OK) {
-        int status = c->req.status ? c->req.status : e == HPE_HEADER_OVERFLOW ? 431 : 400;
+        int status = c->http->req.status ? c->http->req.status : e == HPE_HEADER_OVERFLOW ? 431 : 400;
         LOG_DEBUG("net: %s: HTTP %d (%s)", c->peer, status, http_errno_name(e));
         http_error(c, status);
         return len;
@@ -1196,9 +1298,10 @@ static struct conn *conn_new(struct net *n)
     uv_tcp_init(n->loop, &c->tcp); /* only fails for bad flags */
     uv_timer_init(n->loop, &c->timer);
     c->handles = 2;
-    c->tcp.data = c->timer.data = c->wreq.data = c->sreq.data = c;
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    c->parser.data = c;
+    c->tcp.data = c->timer.data = c;
+    c->http = xcalloc(1, sizeof *c->http);
+    http_parser_init(&c->http->parser, HTTP_REQUEST);
+    c->http->parser.data = c;
     c->state = CONN_HTTP;
     memcpy(c->peer, "?", 2);
     return c;
