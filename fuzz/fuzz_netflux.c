@@ -67,6 +67,7 @@ static void setup(void)
     if (store_new(&g_srv.store, &sc) != 0)
         abort();
     uv_timer_init(g_srv.loop, &g_srv.sync_timer);
+    g_srv.vjobs_max = 2;
     g_srv.sync_timer.data = &g_srv;
     g_ready = true;
 }

@@ -973,23 +973,78 @@ static void channel_drain(struct channel *ch)
     }
 }
 
+/* Signature checks run on the thread pool in batches: at most vjobs_max
+ * jobs (one per CPU) are in flight; messages that arrive meanwhile wait in
+ * srv->vq and the next job takes a share of them. At light load every
+ * message gets a job of its own (no added latency); under load one hand-off
+ * to a worker and one wake-up of the loop serve many messages. */
+struct verify_job {
+    uv_work_t work;
+    struct server *srv;
+    size_t n;
+    struct pending *items[]; /* each holds a channel reference */
+};
+
+#define VERIFY_BATCH_MAX 256
+
 static void verify_work(uv_work_t *w)
 {
-    struct pending *p = w->data;
-    p->verify_rc = msg_verify(p->vkey, p->content, p->clen);
+    struct verify_job *j = w->data;
+    for (size_t i = 0; i < j->n; i++) {
+        struct pending *p = j->items[i];
+        p->verify_rc = msg_verify(p->vkey, p->content, p->clen);
+    }
 }
+
+static void verify_dispatch(struct server *srv);
 
 static void verify_after(uv_work_t *w, int status)
 {
-    struct pending *p = w->data;
-    struct channel *ch = p->ch;
-    p->srv->pending_work--;
-    p->verified = true;
-    if (status != 0)
-        p->verify_rc = BP_ESIG;
-    ch->refs++; /* channel_drain may commit (and free) p, which holds ch */
-    channel_drain(ch);
-    channel_unref(ch);
+    struct verify_job *j = w->data;
+    struct server *srv = j->srv;
+    srv->pending_work--;
+    srv->vjobs--;
+    /* Mark first, then drain each channel once: draining may free items. */
+    struct channel **chans = xmalloc(j->n * sizeof *chans);
+    size_t nc = 0;
+    for (size_t i = 0; i < j->n; i++) {
+        struct pending *p = j->items[i];
+        p->verified = true;
+        if (status != 0)
+            p->verify_rc = BP_ESIG;
+        if (!p->ch->drain_mark) {
+            p->ch->drain_mark = true;
+            p->ch->refs++;
+            chans[nc++] = p->ch;
+        }
+    }
+    free(j);
+    for (size_t i = 0; i < nc; i++) {
+        chans[i]->drain_mark = false;
+        channel_drain(chans[i]);
+        channel_unref(chans[i]);
+    }
+    free(chans);
+    verify_dispatch(srv);
+}
+
+static void verify_dispatch(struct server *srv)
+{
+    while (srv->vq_len && srv->vjobs < srv->vjobs_max) {
+        size_t share = (srv->vq_len + (srv->vjobs_max - srv->vjobs) - 1) / (srv->vjobs_max - srv->vjobs);
+        if (share > VERIFY_BATCH_MAX)
+            share = VERIFY_BATCH_MAX;
+        struct verify_job *j = xmalloc(sizeof *j + share * sizeof j->items[0]);
+        j->srv = srv;
+        j->n = share;
+        memcpy(j->items, srv->vq, share * sizeof j->items[0]);
+        memmove(srv->vq, srv->vq + share, (srv->vq_len - share) * sizeof srv->vq[0]);
+        srv->vq_len -= share;
+        j->work.data = j;
+        srv->vjobs++;
+        srv->pending_work++;
+        uv_queue_work(srv->loop, &j->work, verify_work, verify_after);
+    }
 }
 
 static void enqueue(struct server *srv, struct pending *p)
@@ -1001,9 +1056,12 @@ static void enqueue(struct server *srv, struct pending *p)
         ch->q_head = p;
     ch->q_tail = p;
     if (p->needs_verify) {
-        p->work.data = p;
-        srv->pending_work++;
-        uv_queue_work(srv->loop, &p->work, verify_work, verify_after);
+        if (srv->vq_len == srv->vq_cap) {
+            srv->vq_cap = srv->vq_cap ? srv->vq_cap * 2 : 64;
+            srv->vq = xrealloc(srv->vq, srv->vq_cap * sizeof *srv->vq);
+        }
+        srv->vq[srv->vq_len++] = p;
+        verify_dispatch(srv);
     } else {
         ch->refs++;
         channel_drain(ch);

@@ -41,6 +41,8 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg)
     randombytes_buf(raw, sizeof raw);
     sodium_bin2hex(srv->hk_id, sizeof srv->hk_id, raw, sizeof raw);
     snprintf(srv->rpc_pid, sizeof srv->rpc_pid, "%ld", (long)getpid());
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    srv->vjobs_max = ncpu > 0 ? (unsigned)ncpu : 2;
     struct store_config sc = {
         .root = cfg->data,
         .fsync = cfg->fsync,
@@ -128,6 +130,7 @@ void server_free(struct server *srv)
 {
     /* Whatever was written but not yet fsynced is synced now, before exit. */
     hk_shutdown(srv);
+    free(srv->vq);
     nf_selfdestruct_sweep(srv, true);
     net_free(srv->net);
     rpc_free(srv);

@@ -69,6 +69,7 @@ struct channel {
     unsigned refs;              /* 1 while in srv->channels + 1 per queued write */
     bool live;                  /* in srv->channels */
     bool deleted;               /* removed by its owner: queued writes are refused */
+    bool drain_mark;            /* scratch flag of verify_after() */
     struct membership *members;
     unsigned nmembers;
     json_t *meta;               /* reduced metadata (valid per meta_valid), or NULL */
@@ -98,7 +99,6 @@ struct pending {
     bool wpm;                   /* written by WRITE_PRIVATE_MESSAGE (sender null) */
     char *wpm_txid;             /* its RPC txid, for the reply (from xmalloc) */
     long long time;             /* the stored timestamp */
-    uv_work_t work;
     struct pending *next;       /* channel queue, then the durability queue */
     struct sbuf *out;           /* the relayed frame once committed */
 };
@@ -133,6 +133,10 @@ struct server {
     uv_work_t sync_work;
     struct store_sync *sync_batch;
     unsigned pending_work;       /* thread-pool jobs in flight */
+    struct pending **vq;         /* messages waiting for a signature check job (xmalloc) */
+    size_t vq_len, vq_cap;
+    unsigned vjobs;              /* signature check jobs in flight */
+    unsigned vjobs_max;          /* at most this many at once: the number of CPUs */
     bool stopping;
     uint64_t msgs_stored, msgs_relayed;
     char rpc_pid[24];            /* the pid part of RPC cookies */
