@@ -453,40 +453,120 @@ static void conn_push_bytes(struct conn *c, const void *p, size_t len)
     conn_push(c, it);
 }
 
-/* Writes the head of the FIFO: one uv_write() with up to NET_WRITE_BUFS
- * buffers. Does nothing while a write is in flight. */
-static void conn_write_start(struct conn *c)
+/* Frees the first n items of the FIFO, which hold bytes bytes. */
+static void conn_release(struct conn *c, size_t n, size_t bytes)
 {
-    if (c->state == CONN_CLOSED || c->inflight_items || !c->out_head)
-        return;
-    uv_buf_t bufs[NET_WRITE_BUFS];
+    for (size_t i = 0; i < n; i++) {
+        struct out_item *it = c->out_head;
+        c->out_head = it->next;
+        item_free(it);
+    }
+    if (!c->out_head)
+        c->out_tail = NULL;
+    c->pending -= bytes;
+}
+
+/* After output was written: on_drain(), and when the FIFO is empty, resume an
+ * HTTP conn's reading or finish a closing conn. Returns false if c is closed
+ * or must not be written to now. */
+static bool conn_after_write(struct conn *c)
+{
+    struct net *n = c->net;
+    if (c->drain_armed && c->pending < NET_LOW_WATER) {
+        c->drain_armed = false;
+        if (c->state == CONN_WS && n->cb.on_drain) {
+            n->cb.on_drain(n->cb.ud, c);
+            if (c->state == CONN_CLOSED)
+                return false;
+        }
+    }
+    if (c->out_head)
+        return true;
+    if (c->state == CONN_HTTP && c->read_paused) {
+        c->read_paused = false;
+        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
+            conn_finish(c);
+            return false;
+        }
+    }
+    conn_maybe_finish(c);
+    return false;
+}
+
+/* Fills bufs from the head of the FIFO, skipping skip bytes of the first
+ * item. Returns the number of buffers; *items and *bytes get how many items
+ * they cover and the full size of those items. */
+static unsigned conn_bufs(struct conn *c, uv_buf_t *bufs, size_t skip, size_t *items, size_t *bytes)
+{
     unsigned nb = 0;
-    size_t items = 0, bytes = 0;
+    *items = *bytes = 0;
     for (struct out_item *it = c->out_head; it && nb + 2 <= NET_WRITE_BUFS; it = it->next) {
         /* uv_buf_t is set by hand: uv_buf_init() takes an unsigned int length. */
-        if (it->hlen) {
-            bufs[nb].base = (char *)it->hdr;
-            bufs[nb++].len = it->hlen;
+        const char *parts[2] = {(const char *)it->hdr, it->data};
+        size_t lens[2] = {it->hlen, it->len};
+        for (int k = 0; k < 2; k++) {
+            size_t off = skip < lens[k] ? skip : lens[k];
+            skip -= off;
+            if (lens[k] - off) {
+                bufs[nb].base = (char *)parts[k] + off;
+                bufs[nb++].len = lens[k] - off;
+            }
         }
-        if (it->len) {
-            bufs[nb].base = (char *)it->data;
-            bufs[nb++].len = it->len;
-        }
-        items++;
-        bytes += it->hlen + it->len;
+        (*items)++;
+        *bytes += it->hlen + it->len;
     }
-    c->wreq = xmalloc(sizeof *c->wreq);
-    c->wreq->data = c;
-    int rc = uv_write(c->wreq, (uv_stream_t *)&c->tcp, bufs, nb, on_write);
-    if (rc < 0) {
-        free(c->wreq);
-        c->wreq = NULL;
-        set_reason(c, "SOCKET_ERROR");
-        conn_finish(c);
+    return nb;
+}
+
+/* Writes the FIFO. First with uv_try_write() (a plain writev): when the
+ * socket takes everything, as it does for a reader that keeps up, there is
+ * no write request, no callback and no epoll_ctl() (libuv re-arms epoll
+ * after every queued write). What the socket does not take goes out with
+ * one uv_write(); at most one is in flight, and nothing else is written
+ * until its callback. */
+static void conn_write_start(struct conn *c)
+{
+    uv_buf_t bufs[NET_WRITE_BUFS];
+    while (c->state != CONN_CLOSED && !c->inflight_items && c->out_head) {
+        size_t items, bytes;
+        unsigned nb = conn_bufs(c, bufs, 0, &items, &bytes);
+        int w = uv_try_write((uv_stream_t *)&c->tcp, bufs, nb);
+        if (w < 0 && w != UV_EAGAIN) {
+            LOG_DEBUG("net: %s: write: %s", c->peer, uv_strerror(w));
+            set_reason(c, "SOCKET_ERROR");
+            conn_finish(c);
+            return;
+        }
+        size_t done = w > 0 ? (size_t)w : 0;
+        if (done == bytes) {
+            conn_release(c, items, bytes);
+            if (!conn_after_write(c))
+                return;
+            continue;
+        }
+        /* Release the items written whole; write the rest with a request. */
+        size_t rel = 0, rel_bytes = 0;
+        for (struct out_item *it = c->out_head; it && done >= (size_t)it->hlen + it->len; it = it->next) {
+            done -= it->hlen + it->len;
+            rel++;
+            rel_bytes += it->hlen + it->len;
+        }
+        conn_release(c, rel, rel_bytes);
+        nb = conn_bufs(c, bufs, done, &items, &bytes);
+        c->wreq = xmalloc(sizeof *c->wreq);
+        c->wreq->data = c;
+        int rc = uv_write(c->wreq, (uv_stream_t *)&c->tcp, bufs, nb, on_write);
+        if (rc < 0) {
+            free(c->wreq);
+            c->wreq = NULL;
+            set_reason(c, "SOCKET_ERROR");
+            conn_finish(c);
+            return;
+        }
+        c->inflight_items = items;
+        c->inflight_bytes = bytes;
         return;
     }
-    c->inflight_items = items;
-    c->inflight_bytes = bytes;
 }
 
 static void on_flush(uv_prepare_t *h)
@@ -503,17 +583,9 @@ static void on_flush(uv_prepare_t *h)
 static void on_write(uv_write_t *req, int status)
 {
     struct conn *c = req->data;
-    struct net *n = c->net;
     free(req);
     c->wreq = NULL;
-    for (size_t i = 0; i < c->inflight_items; i++) {
-        struct out_item *it = c->out_head;
-        c->out_head = it->next;
-        item_free(it);
-    }
-    if (!c->out_head)
-        c->out_tail = NULL;
-    c->pending -= c->inflight_bytes;
+    conn_release(c, c->inflight_items, c->inflight_bytes);
     c->inflight_items = c->inflight_bytes = 0;
     if (c->state == CONN_CLOSED) /* also UV_ECANCELED: closed under the write */
         return;
@@ -523,26 +595,8 @@ static void on_write(uv_write_t *req, int status)
         conn_finish(c);
         return;
     }
-    if (c->drain_armed && c->pending < NET_LOW_WATER) {
-        c->drain_armed = false;
-        if (c->state == CONN_WS && n->cb.on_drain) {
-            n->cb.on_drain(n->cb.ud, c);
-            if (c->state == CONN_CLOSED)
-                return;
-        }
-    }
-    if (c->out_head) {
+    if (conn_after_write(c))
         conn_write_start(c);
-        return;
-    }
-    if (c->state == CONN_HTTP && c->read_paused) {
-        c->read_paused = false;
-        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
-            conn_finish(c);
-            return;
-        }
-    }
-    conn_maybe_finish(c);
 }
 
 /* ---------------------------------------------------------------------- */
