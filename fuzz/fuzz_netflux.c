@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "protocol/rawjson.h"
 #include "server/server.h"
 
 struct conn {
@@ -85,6 +86,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
         if (le > p) {
+            /* Oracle: the fast frame parser agrees with the plain one. */
+            json_t *a = rawjson_load(p + 1, (size_t)(le - p - 1));
+            json_t *b = rawjson_load_frame(p + 1, (size_t)(le - p - 1));
+            if (!a != !b || (a && !json_equal(a, b))) {
+                fprintf(stderr, "rawjson_load_frame disagrees with rawjson_load\n");
+                abort();
+            }
+            json_decref(a);
+            json_decref(b);
             struct conn *c = &g_conns[(unsigned char)*p % 4];
             if (!c->closed)
                 nf_on_message(&g_srv, c, p + 1, (size_t)(le - p - 1), 0);

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "common/err.h"
+#include "common/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -140,5 +141,47 @@ json_t *rawjson_load(const char *s, size_t n)
     }
     v = json_loadb(copy, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     free(copy);
+    return v;
+}
+
+#define FRAME_FAST_MIN 256 /* strings shorter than this go through jansson */
+
+json_t *rawjson_load_frame(const char *s, size_t n)
+{
+    struct rawjson_span el[8];
+    int count = n >= FRAME_FAST_MIN ? rawjson_array(s, n, el, 8) : -1;
+    if (count <= 0 || count > 8)
+        return rawjson_load(s, n);
+    int big = -1;
+    for (int i = 0; i < count; i++)
+        if (s[el[i].off] == '"' && el[i].len >= FRAME_FAST_MIN && (big < 0 || el[i].len > el[big].len))
+            big = i;
+    if (big < 0)
+        return rawjson_load(s, n);
+    const char *str = s + el[big].off + 1;
+    size_t slen = el[big].len - 2;
+    /* Plain: no escape, no control character (which JSON forbids raw), and
+     * valid UTF-8; then the value is the bytes between the quotes. */
+    for (size_t i = 0; i < slen; i++)
+        if (str[i] == '\\' || (unsigned char)str[i] < 0x20)
+            return rawjson_load(s, n);
+    if (!utf8_valid(str, slen))
+        return NULL; /* jansson would refuse it too */
+    /* The rest of the frame with an empty string in its place. */
+    size_t rest = n - slen;
+    char stackbuf[512];
+    char *tmp = rest <= sizeof stackbuf ? stackbuf : malloc(rest);
+    if (!tmp)
+        return NULL;
+    memcpy(tmp, s, el[big].off + 1);
+    memcpy(tmp + el[big].off + 1, s + el[big].off + 1 + slen, n - el[big].off - 1 - slen);
+    json_t *v = rawjson_load(tmp, rest);
+    if (tmp != stackbuf)
+        free(tmp);
+    if (!json_is_array(v) || json_array_size(v) != (size_t)count) {
+        json_decref(v);
+        return rawjson_load(s, n);
+    }
+    json_array_set_new(v, (size_t)big, json_stringn_nocheck(str, slen));
     return v;
 }

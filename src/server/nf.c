@@ -580,7 +580,7 @@ void nf_on_message(void *ud, struct conn *c, const char *data, size_t len, int b
         return;
     u->last_seen = uv_now(srv->loop);
     u->ping_out = false;
-    json_t *frame = rawjson_load(data, len);
+    json_t *frame = rawjson_load_frame(data, len);
     if (!frame || !json_is_array(frame)) {
         LOG_DEBUG("nf: %s sent a %s; dropping it (BAD_MESSAGE)", u->id, frame ? "non-array" : "non-JSON frame");
         json_decref(frame);

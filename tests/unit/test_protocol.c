@@ -141,6 +141,53 @@ static void test_rawjson(void **state)
     assert_int_equal(rawjson_array("", 0, el, 8), BP_EPROTO);
 }
 
+static void check_frame_same(const char *s)
+{
+    json_t *a = rawjson_load(s, strlen(s)), *b = rawjson_load_frame(s, strlen(s));
+    assert_true(!a == !b);
+    if (a)
+        assert_true(json_equal(a, b));
+    json_decref(a);
+    json_decref(b);
+}
+
+static void test_frame_fast_path(void **state)
+{
+    char big[2048], frame[2300];
+    memset(big, 'A', 600);
+    big[600] = '\0';
+    const char *fmts[] = {
+        "[1,\"MSG\",\"abcdef0123456789abcdef0123456789\",\"%s\"]",
+        "[1,\"MSG\",\"abcdef0123456789abcdef0123456789\",\"%s\",\"x\",{\"a\":[1,2]}]",
+        "[ 1 , \"MSG\" , \"%s\" ]",
+        "[1,\"MSG\",\"c\",\"%s\\n\"]",    /* an escape: the slow path */
+        "[1,\"MSG\",\"c\",\"%s\"",          /* truncated */
+        "{\"a\":\"%s\"}",                     /* not an array */
+        "[1,\"MSG\",\"c\",\"%s\"]garbage",  /* trailing bytes */
+        "[1,\"MSG\",\"c\",\"%s\",]",        /* trailing comma */
+    };
+    for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+        snprintf(frame, sizeof frame, fmts[i], big);
+        check_frame_same(frame);
+    }
+    json_t *v = rawjson_load_frame(frame, 0);
+    assert_null(v);
+    /* A control character inside the long string is invalid JSON either way. */
+    snprintf(frame, sizeof frame, fmts[0], big);
+    frame[100] = '\t';
+    check_frame_same(frame);
+    assert_null(rawjson_load_frame(frame, strlen(frame)));
+    /* Invalid UTF-8 inside it. */
+    snprintf(frame, sizeof frame, fmts[0], big);
+    frame[100] = (char)0xff;
+    assert_null(rawjson_load_frame(frame, strlen(frame)));
+    /* The value is the bytes between the quotes. */
+    snprintf(frame, sizeof frame, fmts[0], big);
+    v = rawjson_load_frame(frame, strlen(frame));
+    assert_int_equal(json_string_length(json_array_get(v, 3)), 600);
+    json_decref(v);
+}
+
 #define K1 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 #define K2 "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB="
 #define K3 "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC="
@@ -229,6 +276,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_signed_vectors), cmocka_unit_test(test_verify_garbage),
         cmocka_unit_test(test_hash_and_checkpoint), cmocka_unit_test(test_rawjson),
+        cmocka_unit_test(test_frame_fast_path),
         cmocka_unit_test(test_meta_reduce), cmocka_unit_test(test_meta_apply),
     };
     return cmocka_run_group_tests_name("protocol", tests, NULL, NULL);
