@@ -22,7 +22,7 @@
 
 #include "common/buf.h"
 
-#define NET_LOW_WATER (1u << 20) /* on_drain() threshold, bytes */
+#define NET_LOW_WATER (128u << 10) /* on_drain() threshold, bytes */
 
 struct net;
 struct conn;

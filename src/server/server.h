@@ -31,7 +31,7 @@
 #define NF_ID_LEN 32       /* user ids: 16 random bytes in hex */
 #define HK_ID_LEN 16       /* history keeper id: 8 random bytes in hex */
 #define NF_CHAN_MAX 256    /* longest channel name accepted (real ids are <= 49) */
-#define HK_HIGH_WATER ((size_t)4 << 20) /* history streams pause above this much queued output */
+#define HK_HIGH_WATER ((size_t)512 << 10) /* history streams pause above this much queued output (must be > NET_LOW_WATER) */
 
 struct membership {
     struct user *u;

@@ -49,6 +49,47 @@ static void test_jsonw_strings(void **state)
     buf_free(&b);
 }
 
+/* The byte-at-a-time escaping that jsonw_str's word-at-a-time scan must match. */
+static void naive_escape(struct buf *b, const char *s, size_t n)
+{
+    buf_appendc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"') buf_appends(b, "\\\"");
+        else if (c == '\\') buf_appends(b, "\\\\");
+        else if (c == '\n') buf_appends(b, "\\n");
+        else if (c == '\r') buf_appends(b, "\\r");
+        else if (c == '\t') buf_appends(b, "\\t");
+        else if (c == '\b') buf_appends(b, "\\b");
+        else if (c == '\f') buf_appends(b, "\\f");
+        else if (c < 0x20) buf_appendf(b, "\\u%04x", c);
+        else buf_appendc(b, (char)c);
+    }
+    buf_appendc(b, '"');
+}
+
+static void test_jsonw_strings_random(void **state)
+{
+    static const char alphabet[] = {'a', 'Z', '"', '\\', '\x01', '\x1f', ' ', '\n', (char)0xc3, (char)0xa9, '/', '+'};
+    char s[64];
+    unsigned seed = 12345;
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(round % 41);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            /* mostly plain bytes, so that whole 8-byte words get skipped */
+            s[i] = (seed >> 16) % 4 ? 'q' : alphabet[(seed >> 8) % sizeof alphabet];
+        }
+        struct buf a = BUF_INIT, b = BUF_INIT;
+        jsonw_str(&a, s, n);
+        naive_escape(&b, s, n);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.data, b.data, a.len);
+        buf_free(&a);
+        buf_free(&b);
+    }
+}
+
 static void test_jsonw_values(void **state)
 {
     json_t *v = json_loads("{\"b\":1,\"a\":[true,false,null,\"s\",1.5,-3],\"c\":{}}", 0, NULL);
@@ -109,6 +150,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsonw_numbers), cmocka_unit_test(test_jsonw_strings),
+        cmocka_unit_test(test_jsonw_strings_random),
         cmocka_unit_test(test_jsonw_values),  cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_buf_sbuf),      cmocka_unit_test(test_strerror),
     };
