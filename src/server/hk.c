@@ -974,7 +974,7 @@ static void channel_drain(struct channel *ch)
 }
 
 /* Signature checks run on the thread pool in batches: at most vjobs_max
- * jobs (one per CPU) are in flight; messages that arrive meanwhile wait in
+ * jobs (two per CPU) are in flight; messages that arrive meanwhile wait in
  * srv->vq and the next job takes a share of them. At light load every
  * message gets a job of its own (no added latency); under load one hand-off
  * to a worker and one wake-up of the loop serve many messages. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/log.h"
@@ -45,6 +46,13 @@ int main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+    /* The thread pool runs signature checks (two jobs per CPU) and fsync
+     * batches: size it so that a batch fsync never waits behind all the
+     * checks. libuv reads this when the pool first starts. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    char pool[24];
+    snprintf(pool, sizeof pool, "%ld", (ncpu > 0 ? ncpu : 2) * 2 + 2);
+    setenv("UV_THREADPOOL_SIZE", pool, 0);
     uv_loop_t *loop = uv_default_loop();
     rc = server_init(&g_srv, loop, &cfg);
     if (rc < 0) {

@@ -136,7 +136,7 @@ struct server {
     struct pending **vq;         /* messages waiting for a signature check job (xmalloc) */
     size_t vq_len, vq_cap;
     unsigned vjobs;              /* signature check jobs in flight */
-    unsigned vjobs_max;          /* at most this many at once: the number of CPUs */
+    unsigned vjobs_max;          /* at most this many at once: two per CPU */
     bool stopping;
     uint64_t msgs_stored, msgs_relayed;
     char rpc_pid[24];            /* the pid part of RPC cookies */

@@ -118,6 +118,12 @@ static void test_utf8(void **state)
     assert_false(utf8_valid("\xff", 1));
     assert_false(utf8_valid("a\x80", 2));
     assert_false(utf8_valid("\xe2\x28\xa1", 3));
+    /* invalid bytes after, inside and across 8-byte ASCII words */
+    assert_true(utf8_valid("abcdefghijklmnop\xc3\xa9", 18));
+    assert_false(utf8_valid("abcdefghijklmnop\xc3", 17));
+    assert_false(utf8_valid("abcdefg\xffhijklmnop", 17));
+    assert_true(utf8_valid("abcdefg\xc3\xa9ijklmnop", 17));
+    assert_false(utf8_valid("abcdefg\xc3ijklmnop", 17));
 }
 
 static void test_buf_sbuf(void **state)
