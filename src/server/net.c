@@ -110,7 +110,6 @@
 #define NET_WRITE_BUFS 1024         /* uv_buf_t per uv_write (IOV_MAX on Linux) */
 #define NET_CLOSE_TIMEOUT_MS 2000   /* CONN_CLOSING lasts at most this long */
 #define NET_HTTP_IDLE_MS 30000      /* a request must complete within this */
-#define NET_REASON_MAX 124          /* on_close reason, NUL included */
 
 /* Used when a net_config field is 0. */
 #define NET_DEFAULT_MAX_MESSAGE (100u << 20) /* the reference's ws maxPayload */
@@ -227,7 +226,7 @@ struct conn {
 
     void *data;              /* conn_set_data() */
     char peer[INET6_ADDRSTRLEN];
-    char reason[NET_REASON_MAX]; /* for on_close(); the first cause wins */
+    const char *reason;      /* for on_close(), a literal (see net.h); the first cause wins */
 };
 
 struct net {
@@ -319,13 +318,8 @@ static bool is_tchar(char ch)
 
 static void set_reason(struct conn *c, const char *reason)
 {
-    if (c->reason[0] || !reason)
-        return;
-    size_t n = strlen(reason);
-    if (n >= sizeof c->reason)
-        n = sizeof c->reason - 1;
-    memcpy(c->reason, reason, n);
-    c->reason[n] = '\0';
+    if (!c->reason && reason && *reason)
+        c->reason = reason;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -695,7 +689,7 @@ static void on_conn_handle_close(uv_handle_t *h)
         return;
     struct net *n = c->net;
     if (c->opened && n->cb.on_close)
-        n->cb.on_close(n->cb.ud, c, c->reason[0] ? c->reason : "SOCKET_CLOSED");
+        n->cb.on_close(n->cb.ud, c, c->reason ? c->reason : "SOCKET_CLOSED");
     conn_free(c);
     net_maybe_done(n);
 }

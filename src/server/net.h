@@ -100,7 +100,9 @@ int conn_send_sbuf(struct conn *c, struct sbuf *s);
 /* Bytes queued but not yet written to the socket. */
 size_t conn_pending(const struct conn *c);
 /* Starts the close handshake with code and reason (reason may be NULL), then
- * closes the socket; on_close() follows. Safe to call more than once. */
+ * closes the socket; on_close() follows. Safe to call more than once.
+ * reason (here and in conn_abort) is kept by pointer until on_close(): pass a
+ * string literal. */
 void conn_close(struct conn *c, uint16_t code, const char *reason);
 /* Closes the TCP socket at once, without a close frame. */
 void conn_abort(struct conn *c, const char *reason);
