@@ -27,7 +27,7 @@ static const struct option_doc g_options[] = {
     {"fsync-interval", "MS", "group commit: wait this long to gather writes into one fsync (default 0)"},
     {"max-message", "BYTES", "largest WebSocket message; larger ones close the connection with 1009\n"
                              "                         (default 104857600, as the reference)"},
-    {"max-output", "BYTES", "output queued for one connection before it is dropped as too slow (default 67108864)"},
+    {"max-output", "BYTES", "output queued for one connection before it is dropped as too slow (default 16777216)"},
     {"max-conns", "N", "simultaneous connections (default 100000)"},
     {"max-open-files", "N", "channel log files kept open (default 1024)"},
     {"max-cached", "N", "channel indexes kept in memory when unused (default 4096)"},
@@ -47,7 +47,7 @@ void config_defaults(struct config *c)
     c->fsync = STORE_FSYNC_GROUP;
     c->fsync_interval = 0;
     c->max_message = 104857600;
-    c->max_output = (size_t)64 << 20;
+    c->max_output = (size_t)16 << 20;
     c->max_conns = 100000;
     c->max_open_files = 1024;
     c->max_cached = 4096;
