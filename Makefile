@@ -92,6 +92,19 @@ fuzz: $(FUZZ_BIN)
 	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 build/fuzz/corpus-$$n fuzz/corpus/$$n || exit 1; done
 
+# bench/loadgen: a Netflux load generator (libuv + wslay client; see bench/README.md).
+# `make loadgen` builds build/loadgen from bench/*.c plus the common modules it reuses;
+# `make bench` runs every scenario briefly against a fresh blindpad-server (bench/run-short.sh).
+LOADGEN     := $(BUILD)/loadgen
+LOADGEN_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/*.c) src/common/buf.c src/common/jsonw.c src/common/xmalloc.c)
+.PHONY: loadgen bench
+loadgen: $(LOADGEN)
+$(LOADGEN): $(LOADGEN_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+bench: $(SERVER) $(LOADGEN)
+	@bash bench/run-short.sh --build $(BUILD)
+-include $(LOADGEN_OBJ:.o=.d)
+
 clean:
 	rm -rf build
 
