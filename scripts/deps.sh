@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [--test]   (--test adds what the test suite needs: node, npm, clang/libFuzzer)
 set -euo pipefail
 pkgs=(build-essential pkg-config libuv1-dev libwslay-dev libhttp-parser-dev libjansson-dev
-      libsodium-dev nettle-dev libinih-dev uthash-dev)
+      libsodium-dev nettle-dev libssl-dev libinih-dev uthash-dev)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(libcmocka-dev clang libfuzzer-14-dev libclang-rt-14-dev curl)
     command -v node >/dev/null 2>&1 || pkgs+=(nodejs)

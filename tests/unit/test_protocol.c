@@ -91,6 +91,30 @@ static void test_verify_garbage(void **state)
     assert_int_equal(msg_verify(pk, b64, n), BP_ESIG);
 }
 
+static void test_b64decode(void **state)
+{
+    uint8_t bin[200], out[200];
+    char b64[300];
+    for (size_t n = 0; n < 120; n++) {
+        randombytes_buf(bin, n);
+        for (int variant = 0; variant < 2; variant++) {
+            sodium_bin2base64(b64, sizeof b64, bin, n,
+                              variant ? sodium_base64_VARIANT_ORIGINAL_NO_PADDING : sodium_base64_VARIANT_ORIGINAL);
+            size_t got = 999;
+            assert_int_equal(msg_b64decode(b64, strlen(b64), out, sizeof out, &got), 0);
+            assert_int_equal(got, n);
+            assert_memory_equal(out, bin, n);
+            if (n >= 2) /* an output buffer one byte short is refused, not overrun */
+                assert_int_equal(msg_b64decode(b64, strlen(b64), out, n - 1, &got), BP_ETOOBIG);
+        }
+    }
+    const char *bad[] = {"a", "ab=c", "ab c", "====", "abc*", " QUJD", "QUJD ", "QU=D", "Q===", "QUJDR"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t got;
+        assert_int_not_equal(msg_b64decode(bad[i], strlen(bad[i]), out, sizeof out, &got), 0);
+    }
+}
+
 static void test_hash_and_checkpoint(void **state)
 {
     char s[100];
@@ -276,6 +300,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_signed_vectors), cmocka_unit_test(test_verify_garbage),
         cmocka_unit_test(test_hash_and_checkpoint), cmocka_unit_test(test_rawjson),
+        cmocka_unit_test(test_b64decode),
         cmocka_unit_test(test_frame_fast_path),
         cmocka_unit_test(test_meta_reduce), cmocka_unit_test(test_meta_apply),
     };
