@@ -113,6 +113,27 @@ static void send_body(struct server *srv, struct user *u, struct buf *body, cons
     buf_reset(body);
 }
 
+/* The metadata frame of a history answer (nothing when meta is NULL). */
+static void send_meta(struct server *srv, struct user *u, const json_t *meta, struct buf *body, const char *prio)
+{
+    if (!meta)
+        return;
+    jsonw_value(body, meta);
+    send_body(srv, u, body, prio);
+}
+
+/* {"state":1,"channel":c(,"txid":t)}: the end marker of GET_HISTORY. */
+static void end_marker(struct buf *body, const char *chan, const char *txid)
+{
+    buf_appends(body, "{\"state\":1,\"channel\":");
+    jsonw_cstr(body, chan);
+    if (txid) {
+        buf_appends(body, ",\"txid\":");
+        buf_appends(body, txid);
+    }
+    buf_appendc(body, '}');
+}
+
 static void notify_members(struct channel *ch, const char *body)
 {
     struct membership *m;
@@ -395,12 +416,7 @@ static void get_history(struct server *srv, struct user *u, const json_t *seq, c
         } else if (lkh_given && (!store_chan_exists(sc) || !lkh_all)) {
             /* No log and a lastKnownHash: EDELETED; an empty log: the hash
              * cannot be in it (EUNKNOWN). The metadata goes first. */
-            if (meta) {
-                char *m = jsonw_dump(meta, NULL);
-                buf_appends(&body, m);
-                free(m);
-                send_body(srv, u, &body, prio);
-            }
+            send_meta(srv, u, meta, &body, prio);
             error_body(&body, !store_chan_exists(sc) ? "EDELETED" : lkh_bad ? "ERROR" : "EUNKNOWN", NULL,
                        chan_name, txid_key);
             send_body(srv, u, &body, prio);
@@ -408,10 +424,7 @@ static void get_history(struct server *srv, struct user *u, const json_t *seq, c
             /* nothing after the ACK (observed) */
         } else {
             if (meta) {
-                char *m = jsonw_dump(meta, NULL);
-                buf_appends(&body, m);
-                free(m);
-                send_body(srv, u, &body, prio);
+                send_meta(srv, u, meta, &body, prio);
             } else if (ch && nf_is_member(ch, u) && chan_len == 32) {
                 /* Create the channel: its metadata is in force from now on. */
                 json_t *nm = creation_meta(srv, cfg_meta, chan_name);
@@ -436,13 +449,7 @@ static void get_history(struct server *srv, struct user *u, const json_t *seq, c
                 free(line);
                 send_body(srv, u, &body, prio);
             }
-            buf_appends(&body, "{\"state\":1,\"channel\":");
-            jsonw_cstr(&body, chan_name);
-            if (txid_key) {
-                buf_appends(&body, ",\"txid\":");
-                buf_appends(&body, txid_key);
-            }
-            buf_appendc(&body, '}');
+            end_marker(&body, chan_name, txid_key);
             send_body(srv, u, &body, prio);
         }
         buf_free(&reason);
@@ -456,12 +463,7 @@ static void get_history(struct server *srv, struct user *u, const json_t *seq, c
         from = 0;
     } else if (lkh_str || lkh_bad) {
         if (lkh_bad || store_history_start(srv->store, sc, json_string_value(lkh), json_string_length(lkh), &from) < 0) {
-            if (meta) {
-                char *m = jsonw_dump(meta, NULL);
-                buf_appends(&body, m);
-                free(m);
-                send_body(srv, u, &body, prio);
-            }
+            send_meta(srv, u, meta, &body, prio);
             error_body(&body, lkh_bad ? "ERROR" : "EUNKNOWN", NULL, chan_name, txid_key);
             send_body(srv, u, &body, prio);
             store_chan_release(srv->store, sc);
@@ -471,24 +473,13 @@ static void get_history(struct server *srv, struct user *u, const json_t *seq, c
     } else {
         store_history_start(srv->store, sc, NULL, 0, &from);
     }
-    if (meta) {
-        char *m = jsonw_dump(meta, NULL);
-        buf_appends(&body, m);
-        free(m);
-        send_body(srv, u, &body, prio);
-    }
+    send_meta(srv, u, meta, &body, prio);
     struct hstream *hs = stream_new(srv, u, sc, HS_HISTORY, from);
     hs->txid = txid_el;
     txid_el = NULL;
     hs->prio = prio;
     prio = NULL;
-    buf_appends(&body, "{\"state\":1,\"channel\":");
-    jsonw_cstr(&body, chan_name);
-    if (txid_key) {
-        buf_appends(&body, ",\"txid\":");
-        buf_appends(&body, txid_key);
-    }
-    buf_appendc(&body, '}');
+    end_marker(&body, chan_name, txid_key);
     hk_frame(&hs->tail, srv, u, body.data, body.len, hs->prio);
     json_decref(own_meta);
     stream_start(hs);

@@ -197,6 +197,23 @@ static void pathf(char *out, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Writes all of p[0..len) to fd. Returns 0 or a bp_err; *done gets the bytes
+ * written (so that a failed append can be cut back). A write that makes no
+ * progress counts as a full disk. */
+static int write_all(struct store *s, int fd, const char *p, size_t len, size_t *done)
+{
+    *done = 0;
+    while (*done < len) {
+        ssize_t w = s->io.write(fd, p + *done, len - *done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return bp_err_from_errno(w < 0 ? errno : ENOSPC);
+        *done += (size_t)w;
+    }
+    return 0;
+}
+
 static void chan_path(const struct store *s, char *out, size_t cap, const char *id, const char *suffix)
 {
     pathf(out, cap, "%s/%.2s/%s%s", s->datastore, id, id, suffix);
@@ -658,17 +675,8 @@ int store_append(struct store *s, struct store_chan *c, const char *line, size_t
         mark_failed(s, rc, "open", path);
         return rc;
     }
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = s->io.write(c->fd, line + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = bp_err_from_errno(w < 0 ? errno : ENOSPC);
-            break;
-        }
-        done += (size_t)w;
-    }
+    size_t done;
+    rc = write_all(s, c->fd, line, len, &done);
     if (rc == 0 && s->cfg.fsync == STORE_FSYNC_ALWAYS && s->io.fsync(c->fd) != 0) {
         rc = bp_err_from_errno(errno);
         s->health.fsync_errors++;
@@ -872,17 +880,8 @@ int store_meta_append(struct store *s, const char *id, const char *line, size_t 
     }
     struct stat st;
     off_t before = fstat(fd, &st) == 0 ? st.st_size : -1;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = s->io.write(fd, line + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = bp_err_from_errno(w < 0 ? errno : ENOSPC);
-            break;
-        }
-        done += (size_t)w;
-    }
+    size_t done;
+    rc = write_all(s, fd, line, len, &done);
     /* Metadata decides who may write: it is always fsynced before it is used
      * (unless fsync is off altogether), whatever the policy for messages. */
     if (rc == 0 && s->cfg.fsync != STORE_FSYNC_NONE && s->io.fsync(fd) != 0) {
