@@ -66,11 +66,14 @@ int msg_b64decode(const char *b64, size_t len, uint8_t *out, size_t cap, size_t 
         n--;
     if (n % 4 == 1 || n > (size_t)INT_MAX - 4)
         return BP_EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        char c = b64[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/'))
-            return BP_EINVAL;
-    }
+    /* EVP_DecodeBlock() refuses characters outside the alphabet itself, but
+     * skips leading/trailing whitespace and takes '=' inside: those two are
+     * refused here (memchr is far cheaper than a per-byte alphabet check). */
+    if (n && (b64[0] == ' ' || b64[0] == '\t' || b64[0] == '\n' || b64[0] == '\r' || b64[0] == '\f' ||
+              b64[0] == '\v'))
+        return BP_EINVAL;
+    if (memchr(b64, '=', n))
+        return BP_EINVAL;
     size_t pad = (4 - n % 4) % 4;
     size_t want = (n + pad) / 4 * 3;
     if (want > cap + 3)

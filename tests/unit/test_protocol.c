@@ -108,7 +108,8 @@ static void test_b64decode(void **state)
                 assert_int_equal(msg_b64decode(b64, strlen(b64), out, n - 1, &got), BP_ETOOBIG);
         }
     }
-    const char *bad[] = {"a", "ab=c", "ab c", "====", "abc*", " QUJD", "QUJD ", "QU=D", "Q===", "QUJDR"};
+    const char *bad[] = {"a", "ab=c", "ab c", "====", "abc*", " QUJD", "QUJD ", "QU=D", "Q===", "QUJDR",
+                         "QUJDQU\n=", "QU\nD", "\tQUJD", "QUJD\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         size_t got;
         assert_int_not_equal(msg_b64decode(bad[i], strlen(bad[i]), out, sizeof out, &got), 0);
