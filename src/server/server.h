@@ -174,7 +174,7 @@ void nf_channel_drop(struct channel *ch);
 /* Loads (once) the channel's metadata; returns it or NULL. */
 const json_t *nf_channel_meta(struct channel *ch);
 void nf_channel_set_meta(struct channel *ch, json_t *meta);
-/* Removes one key from u's authenticated set. */
+/* True if one of the keys u authenticated with (signed RPCs) is an owner or allowed in meta. */
 bool nf_user_has_allowed_key(const struct user *u, const json_t *meta);
 
 /* hk.c: history keeper */
