@@ -4,6 +4,8 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const nacl = require('tweetnacl');
+const naclUtil = require('tweetnacl-util');
 const { startServer, Client } = require('./lib.js');
 
 test('bad names and RPC envelopes get clear errors; nothing stored is lost', async () => {
@@ -37,6 +39,24 @@ test('bad names and RPC envelopes get clear errors; nothing stored is lost', asy
         assert.deepEqual(await rpc(['t8', ['sig', 'pub', null, 'COOKIE', '']]), ['t8', 'ERROR', 'INVALID_SIGNATURE_OR_PUBLIC_KEY']);
         // a null argument to a signed command (crashes the reference's main process, Q9): no cookie yet
         assert.deepEqual(await rpc(['t9', ['sig', 'pub', null, 'REMOVE_OWNED_CHANNEL', null]]), ['t9', 'ERROR', 'NO_COOKIE']);
+        // Signed requests with null or wrong-typed arguments (SERVER-API.md Q9: they
+        // crash the reference's main process): a real key, a real cookie.
+        const kp = nacl.sign.keyPair();
+        const pub = naclUtil.encodeBase64(kp.publicKey);
+        const signed = (txid, cookie, cmd, arg) => {
+            const inner = JSON.stringify([cookie, cmd, arg]);
+            const sig = naclUtil.encodeBase64(nacl.sign.detached(naclUtil.decodeUTF8(inner), kp.secretKey));
+            return rpc([txid, [sig, pub, cookie, cmd, arg]]);
+        };
+        const cookieReply = await signed('s1', null, 'COOKIE', '');
+        assert.equal(cookieReply[0], 's1');
+        assert.match(cookieReply[1], /^\d+\|\d+\|[0-9a-f]+$/);
+        const cookie = cookieReply[1];
+        assert.deepEqual((await signed('s2', cookie, 'REMOVE_OWNED_CHANNEL', null)).slice(1), ['ERROR', 'INVALID_ARGUMENTS']);
+        assert.deepEqual((await signed('s3', cookie, 'SET_METADATA', null)).slice(1), ['ERROR', 'INVALID_CHAN']);
+        assert.deepEqual((await signed('s4', cookie, 'SET_METADATA', { channel: ch, command: 5 })).slice(1), ['ERROR', 'INVALID_COMMAND']);
+        assert.deepEqual((await signed('s5', cookie, 'CLEAR_OWNED_CHANNEL', [ch])).slice(1), ['ERROR', 'INVALID_ARGUMENTS']);
+        assert.deepEqual((await signed('s6', cookie, 'REMOVE_OWNED_CHANNEL', { channel: ch })).slice(1), ['ERROR', 'E_NO_OWNERS']);
         // Still served, nothing lost, nothing stored under a bogus name.
         assert.equal((await c.request(['PING']))[1], 'ACK');
         assert.equal((await c.request(['MSG', ch, 'kept-2']))[1], 'ACK');
