@@ -346,8 +346,9 @@ static json_t *creation_meta(struct server *srv, const json_t *cfg_meta, const c
     return m;
 }
 
+/* meta: the channel's metadata as hk_on_direct() found it (borrowed), or NULL. */
 static void get_history(struct server *srv, struct user *u, const json_t *seq, const char *chan_name,
-                        size_t chan_len, struct channel *ch, const json_t *cfg)
+                        size_t chan_len, struct channel *ch, const json_t *meta, const json_t *cfg)
 {
     if (!json_is_object(cfg))
         cfg = NULL; /* legacy form: cfg was a validateKey string */
@@ -390,22 +391,6 @@ static void get_history(struct server *srv, struct user *u, const json_t *seq, c
         send_body(srv, u, &body, prio);
         goto out;
     }
-    const json_t *meta = ch ? nf_channel_meta(ch) : NULL;
-    json_t *own_meta = NULL;
-    if (!ch && chan_len == 32) {
-        struct buf mb = BUF_INIT;
-        int mrc = store_meta_read(srv->store, chan_name, &mb);
-        own_meta = meta_reduce(mrc == 0 ? mb.data : NULL, mrc == 0 ? mb.len : 0, store_chan_legacy_meta(sc));
-        buf_free(&mb);
-        if (own_meta && !meta_valid(own_meta)) {
-            json_decref(own_meta);
-            own_meta = NULL;
-        }
-        meta = own_meta;
-    }
-    if (chan_len != 32)
-        meta = NULL;
-
     if (!store_chan_exists(sc) || store_chan_size(sc) == 0) {
         struct buf reason = BUF_INIT;
         bool force = json_is_true(json_object_get(cfg_meta, "forcePlaceholder"));
@@ -441,7 +426,6 @@ static void get_history(struct server *srv, struct user *u, const json_t *seq, c
                     json_decref(nm);
                     buf_free(&reason);
                     store_chan_release(srv->store, sc);
-                    json_decref(own_meta);
                     goto out;
                 }
                 nf_channel_set_meta(ch, nm);
@@ -454,7 +438,6 @@ static void get_history(struct server *srv, struct user *u, const json_t *seq, c
         }
         buf_free(&reason);
         store_chan_release(srv->store, sc);
-        json_decref(own_meta);
         goto out;
     }
 
@@ -467,8 +450,7 @@ static void get_history(struct server *srv, struct user *u, const json_t *seq, c
             error_body(&body, lkh_bad ? "ERROR" : "EUNKNOWN", NULL, chan_name, txid_key);
             send_body(srv, u, &body, prio);
             store_chan_release(srv->store, sc);
-            json_decref(own_meta);
-            goto out;
+                goto out;
         }
     } else {
         store_history_start(srv->store, sc, NULL, 0, &from);
@@ -481,7 +463,6 @@ static void get_history(struct server *srv, struct user *u, const json_t *seq, c
     prio = NULL;
     end_marker(&body, chan_name, txid_key);
     hk_frame(&hs->tail, srv, u, body.data, body.len, hs->prio);
-    json_decref(own_meta);
     stream_start(hs);
 out:
     buf_free(&body);
@@ -708,26 +689,11 @@ void hk_on_direct(struct server *srv, struct user *u, const json_t *seq, const c
     size_t chan_len = json_string_length(jchan);
     struct channel *ch = nf_channel_find(srv, chan);
     /* Access checks for 32-char channels (NETFLUX.md §3.2). */
+    const json_t *meta = NULL;
+    json_t *own = NULL; /* meta when the channel is not in memory */
     if (chan_len == 32 && store_id_valid(chan, chan_len)) {
-        const json_t *meta = NULL;
-        json_t *own = NULL;
-        if (ch) {
-            meta = nf_channel_meta(ch);
-        } else {
-            struct buf mb = BUF_INIT;
-            struct store_chan *sc = NULL;
-            int mrc = store_meta_read(srv->store, chan, &mb);
-            store_chan_open(srv->store, chan, &sc);
-            own = meta_reduce(mrc == 0 ? mb.data : NULL, mrc == 0 ? mb.len : 0,
-                              sc ? store_chan_legacy_meta(sc) : NULL);
-            store_chan_release(srv->store, sc);
-            buf_free(&mb);
-            if (own && !meta_valid(own)) {
-                json_decref(own);
-                own = NULL;
-            }
-            meta = own;
-        }
+        own = ch ? NULL : nf_meta_read(srv, chan);
+        meta = ch ? nf_channel_meta(ch) : own;
         if (meta && expired(meta)) {
             /* EEXPIRED to the members and no ACK (observed). A requester who
              * is not a member would hear nothing and hang: it gets it too. */
@@ -751,14 +717,14 @@ void hk_on_direct(struct server *srv, struct user *u, const json_t *seq, const c
             json_decref(root);
             return;
         }
-        json_decref(own);
     }
     if (hist)
-        get_history(srv, u, seq, chan, chan_len, ch, json_array_get(root, 2));
+        get_history(srv, u, seq, chan, chan_len, ch, meta, json_array_get(root, 2));
     else if (range)
         get_history_range(srv, u, seq, chan, json_array_get(root, 2));
     else
         get_full_history(srv, u, seq, chan);
+    json_decref(own);
     json_decref(root);
 }
 

@@ -220,27 +220,29 @@ void nf_kick(struct channel *ch, struct user *u)
         nf_channel_drop(ch);
 }
 
-const json_t *nf_channel_meta(struct channel *ch)
+json_t *nf_meta_read(struct server *srv, const char *id)
 {
-    if (ch->meta_loaded)
-        return ch->meta;
-    ch->meta_loaded = true;
-    if (!store_id_valid(ch->name, ch->name_len))
+    if (!store_id_valid(id, strlen(id)))
         return NULL;
     struct buf b = BUF_INIT;
-    int rc = store_meta_read(ch->srv->store, ch->name, &b);
-    const json_t *legacy = NULL;
+    int rc = store_meta_read(srv->store, id, &b);
     struct store_chan *sc = NULL;
-    if (store_chan_open(ch->srv->store, ch->name, &sc) == 0)
-        legacy = store_chan_legacy_meta(sc);
-    json_t *meta = meta_reduce(rc == 0 ? b.data : NULL, rc == 0 ? b.len : 0, legacy);
-    store_chan_release(ch->srv->store, sc);
+    store_chan_open(srv->store, id, &sc);
+    json_t *meta = meta_reduce(rc == 0 ? b.data : NULL, rc == 0 ? b.len : 0,
+                               sc ? store_chan_legacy_meta(sc) : NULL);
+    store_chan_release(srv->store, sc);
     buf_free(&b);
     if (meta && !meta_valid(meta)) {
         json_decref(meta);
         meta = NULL;
     }
-    nf_channel_set_meta(ch, meta);
+    return meta;
+}
+
+const json_t *nf_channel_meta(struct channel *ch)
+{
+    if (!ch->meta_loaded)
+        nf_channel_set_meta(ch, ch->name_len == 32 ? nf_meta_read(ch->srv, ch->name) : NULL);
     return ch->meta;
 }
 

@@ -203,22 +203,14 @@ static void signed_cookie(const struct rpc_ctx *c, const json_t *arg)
     reply_signed(c, NULL);
 }
 
-/* The reduced metadata of a 32-char channel (in memory if it is open). */
+/* A copy of a 32-char channel's metadata (in memory if it is open). */
 static json_t *load_meta(struct server *srv, const char *id)
 {
     struct channel *ch = nf_channel_find(srv, id);
-    if (ch) {
-        const json_t *m = nf_channel_meta(ch);
-        return m ? json_deep_copy(m) : NULL;
-    }
-    struct buf b = BUF_INIT;
-    struct store_chan *sc = NULL;
-    int rc = store_meta_read(srv->store, id, &b);
-    store_chan_open(srv->store, id, &sc);
-    json_t *m = meta_reduce(rc == 0 ? b.data : NULL, rc == 0 ? b.len : 0, sc ? store_chan_legacy_meta(sc) : NULL);
-    store_chan_release(srv->store, sc);
-    buf_free(&b);
-    return m;
+    if (!ch)
+        return nf_meta_read(srv, id);
+    const json_t *m = nf_channel_meta(ch);
+    return m ? json_deep_copy(m) : NULL;
 }
 
 static bool is_chan32(const json_t *v)

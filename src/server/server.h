@@ -171,6 +171,10 @@ bool nf_is_member(const struct channel *ch, const struct user *u);
 void nf_kick(struct channel *ch, struct user *u);
 /* Drops a channel from memory without LEAVE frames (deleted channels). */
 void nf_channel_drop(struct channel *ch);
+/* Reads and reduces a 32-char channel's metadata from disk (metadata log, or
+ * the log's legacy first line). Returns a new reference, or NULL when there
+ * is none usable (meta_valid()). */
+json_t *nf_meta_read(struct server *srv, const char *id);
 /* Loads (once) the channel's metadata; returns it or NULL. */
 const json_t *nf_channel_meta(struct channel *ch);
 void nf_channel_set_meta(struct channel *ch, json_t *meta);
