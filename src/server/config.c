@@ -35,6 +35,23 @@ static const struct option_doc g_options[] = {
     {"idle-timeout", "MS", "idle time before a connection is dropped (default 60000)"},
     {"keepalive-tick", "MS", "how often idle connections are checked (default 5000)"},
     {"log-level", "LEVEL", "error, warn, info (default) or debug"},
+    {"origin", "URL", "the main origin users type (httpUnsafeOrigin; default http://localhost:PORT)"},
+    {"sandbox-origin", "URL", "the sandbox origin for app iframes (httpSafeOrigin; default: origin, port+1)"},
+    {"sandbox-port", "PORT", "also listen here for the sandbox origin (default PORT+1 when\n"
+                             "                         --sandbox-origin is not given; 0 = do not)"},
+    {"web-root", "DIR", "CryptPad client tree to serve (www/, customize.dist/, src/common/); default none"},
+    {"max-http-body", "BYTES", "largest HTTP request body (default 1048576)"},
+    {"admin-keys", "KEYS", "comma-separated edPublic keys of the administrators"},
+    {"default-storage-limit", "BYTES", "storage quota per user (default 52428800)"},
+    {"max-upload-size", "BYTES", "largest file upload (default 20971520)"},
+    {"premium-upload-size", "BYTES", "largest upload for users with a plan (default 0: none)"},
+    {"restrict-registration", "0|1", "refuse new accounts without an invitation (default 0)"},
+    {"otp-session-hours", "H", "lifetime of a two-factor login session (default 168)"},
+    {"eviction", "0|1", "archive inactive unpinned data once a day (default 0, as the reference)"},
+    {"inactive-days", "N", "eviction: documents untouched this long are inactive (default 90)"},
+    {"archive-retention-days", "N", "eviction: archives older than this are deleted (default 90)"},
+    {"account-retention-days", "N", "eviction: inactive accounts' pins are archived after this\n"
+                                    "                         (default 0: accounts are kept)"},
     {"config", "FILE", "read options from an INI file (name = value lines); flags given later win"},
 };
 
@@ -55,6 +72,27 @@ void config_defaults(struct config *c)
     c->idle_timeout = 60000;
     c->keepalive_tick = 5000;
     c->log_level = LOG_LEVEL_INFO;
+    c->sandbox_port = -1;
+    c->max_http_body = (size_t)1 << 20;
+    c->default_storage_limit = 52428800;
+    c->max_upload_size = 20971520;
+    c->otp_session_hours = 168;
+    c->inactive_days = 90;
+    c->archive_retention_days = 90;
+}
+
+/* Copies an origin without its trailing slashes; it must be http(s)://. */
+static int set_origin(char *dst, size_t cap, const char *v)
+{
+    size_t len = strlen(v);
+    while (len && v[len - 1] == '/')
+        len--;
+    if (len >= cap || (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
+        strcspn(v, " \t\r\n\"'<>") < len)
+        return -1;
+    memcpy(dst, v, len);
+    dst[len] = '\0';
+    return 0;
 }
 
 void config_usage(const char *prog)
@@ -118,11 +156,29 @@ int config_set(struct config *c, const char *name, const char *value, char *err,
         if (l < 0)
             goto bad;
         c->log_level = l;
+    } else if (strcmp(name, "origin") == 0) {
+        if (set_origin(c->origin, sizeof c->origin, value) != 0)
+            goto bad;
+    } else if (strcmp(name, "sandbox-origin") == 0) {
+        if (set_origin(c->sandbox_origin, sizeof c->sandbox_origin, value) != 0)
+            goto bad;
+    } else if (strcmp(name, "web-root") == 0) {
+        if (strlen(value) >= sizeof c->web_root - 64)
+            goto bad;
+        strcpy(c->web_root, value);
+    } else if (strcmp(name, "admin-keys") == 0) {
+        if (strlen(value) >= sizeof c->admin_keys)
+            goto bad;
+        strcpy(c->admin_keys, value);
+    } else if (strcmp(name, "sandbox-port") == 0) {
+        if (parse_num(value, 65535, &n) != 0)
+            goto bad;
+        c->sandbox_port = (int)n;
     } else {
         static const struct {
             const char *name;
             size_t off;
-            int is_size;
+            int is_size; /* 0 unsigned, 1 size_t, 2 unsigned long long, 3 int */
             unsigned long long min, max;
         } nums[] = {
             {"fsync-interval", offsetof(struct config, fsync_interval), 0, 0, 10000},
@@ -134,14 +190,28 @@ int config_set(struct config *c, const char *name, const char *value, char *err,
             {"ping-interval", offsetof(struct config, ping_interval), 0, 10, 3600000},
             {"idle-timeout", offsetof(struct config, idle_timeout), 0, 10, 3600000},
             {"keepalive-tick", offsetof(struct config, keepalive_tick), 0, 10, 600000},
+            {"max-http-body", offsetof(struct config, max_http_body), 1, 4096, (unsigned long long)1 << 30},
+            {"default-storage-limit", offsetof(struct config, default_storage_limit), 2, 0, (unsigned long long)1 << 50},
+            {"max-upload-size", offsetof(struct config, max_upload_size), 2, 1, (unsigned long long)1 << 50},
+            {"premium-upload-size", offsetof(struct config, premium_upload_size), 2, 0, (unsigned long long)1 << 50},
+            {"restrict-registration", offsetof(struct config, restrict_registration), 3, 0, 1},
+            {"otp-session-hours", offsetof(struct config, otp_session_hours), 0, 1, 100000},
+            {"eviction", offsetof(struct config, eviction), 3, 0, 1},
+            {"inactive-days", offsetof(struct config, inactive_days), 0, 1, 100000},
+            {"archive-retention-days", offsetof(struct config, archive_retention_days), 0, 0, 100000},
+            {"account-retention-days", offsetof(struct config, account_retention_days), 0, 0, 100000},
         };
         for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
             if (strcmp(name, nums[i].name) != 0)
                 continue;
             if (parse_num(value, nums[i].max, &n) != 0 || n < nums[i].min)
                 goto bad;
-            if (nums[i].is_size)
+            if (nums[i].is_size == 1)
                 *(size_t *)((char *)c + nums[i].off) = (size_t)n;
+            else if (nums[i].is_size == 2)
+                *(unsigned long long *)((char *)c + nums[i].off) = n;
+            else if (nums[i].is_size == 3)
+                *(int *)((char *)c + nums[i].off) = (int)n;
             else
                 *(unsigned *)((char *)c + nums[i].off) = (unsigned)n;
             return 0;

@@ -22,6 +22,25 @@ struct config {
     unsigned idle_timeout;     /* ms idle before a drop */
     unsigned keepalive_tick;   /* ms between keepalive scans */
     int log_level;
+    /* The HTTP side (SERVER-API.md §3). */
+    char origin[512];          /* httpUnsafeOrigin; "" = http://localhost:<port> */
+    char sandbox_origin[512];  /* httpSafeOrigin; "" = the origin with port+1 */
+    int sandbox_port;          /* second listener for the sandbox origin; -1 = port+1 when
+                                  sandbox_origin is derived, else none; 0 = none */
+    char web_root[4096];       /* CryptPad client tree (www/, customize.dist/, ...); "" = none */
+    size_t max_http_body;      /* largest plain HTTP request body (uploads post ~175 KB chunks) */
+    /* Accounts, quotas, uploads (§5); decrees override these at run time. */
+    char admin_keys[4096];     /* comma-separated edPublic keys */
+    unsigned long long default_storage_limit; /* bytes per user (52428800) */
+    unsigned long long max_upload_size;       /* bytes (20971520) */
+    unsigned long long premium_upload_size;   /* bytes; 0 = none ("false") */
+    int restrict_registration;                /* 0/1 */
+    unsigned otp_session_hours;               /* MFA session lifetime (168) */
+    /* Eviction of inactive data (§4.12), off by default as in the reference. */
+    int eviction;                             /* 0/1: run it daily */
+    unsigned inactive_days;                   /* 90 */
+    unsigned archive_retention_days;          /* 90 */
+    unsigned account_retention_days;          /* 0 = keep inactive accounts */
 };
 
 /* Fills defaults. */

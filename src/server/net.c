@@ -93,6 +93,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <http_parser.h>
 #include <nettle/sha1.h>
@@ -1272,11 +1273,25 @@ static void http_request_done(struct conn *c)
         .peer = c->peer,
     };
     struct http_resp resp = {.status = 404, .content_type = "text/plain",
-                             .headers = BUF_INIT, .body = BUF_INIT};
+                             .headers = BUF_INIT, .body = BUF_INIT, .file_fd = -1};
     if (n->cb.on_http)
         n->cb.on_http(n->cb.ud, &req, &resp);
     else
         buf_appends(&resp.body, "Not Found\n");
+    if (resp.file_fd >= 0) {
+        /* INTERIM (to be replaced by streaming): read the range into body. */
+        buf_reset(&resp.body);
+        if (resp.file_len <= ((uint64_t)64 << 20)) {
+            buf_reserve(&resp.body, (size_t)resp.file_len + 1);
+            ssize_t got = pread(resp.file_fd, resp.body.data, (size_t)resp.file_len, (off_t)resp.file_off);
+            if (got != (ssize_t)resp.file_len) {
+                resp.status = 500;
+                got = 0;
+            }
+            resp.body.len = (size_t)got;
+        }
+        close(resp.file_fd);
+    }
     if (resp.status < 100 || resp.status > 999 || resp.status == 101)
         resp.status = 500;
     /* A non-WebSocket Upgrade is not performed; close rather than guess what

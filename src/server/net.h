@@ -45,12 +45,20 @@ struct http_req {
 };
 
 /* The response to fill in on_http(). net sends it after on_http() returns,
- * adds Content-Length and Connection, and frees body. */
+ * adds Content-Length and Connection, and frees body.
+ *
+ * A file body: set file_fd to an open descriptor (net takes ownership and
+ * closes it) and file_off/file_len to the byte range to send; body must then
+ * be empty. net streams the range in chunks as the socket drains, so a large
+ * blob is never held in memory. For HEAD only the headers go out
+ * (Content-Length = file_len). */
 struct http_resp {
     int status;                  /* default 404 */
     const char *content_type;    /* static string; default "text/plain" */
     struct buf headers;          /* extra header lines, each "Name: value\r\n" */
     struct buf body;
+    int file_fd;                 /* -1 (default): the body is `body` */
+    uint64_t file_off, file_len;
 };
 
 struct net_config {

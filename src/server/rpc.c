@@ -35,6 +35,8 @@
 #include "protocol/meta.h"
 #include "protocol/msg.h"
 #include "protocol/rawjson.h"
+#include "server/files.h"
+#include "server/rpc_internal.h"
 #include "server/server.h"
 
 #define SESSION_IDLE_MS (300 * 1000) /* sessions idle this long are dropped */
@@ -44,22 +46,6 @@ struct session {
     char token[24];        /* hex token, the last part of the cookie */
     uint64_t atime;        /* uv_now() of the last use */
     UT_hash_handle hh;
-};
-
-/* What a command handler gets. key and cookie are NULL for anonymous calls. */
-struct rpc_ctx {
-    struct server *srv;
-    struct user *u;
-    const char *txid;    /* serialised txid */
-    const char *cookie;  /* the fresh cookie for the reply */
-    const char *key;     /* the caller's verified public key */
-};
-
-typedef void (*rpc_fn)(const struct rpc_ctx *c, const json_t *arg);
-
-struct rpc_cmd {
-    const char *name;
-    rpc_fn fn;
 };
 
 /* ---- replies ----------------------------------------------------------- */
@@ -87,6 +73,47 @@ static void reply_anon(struct server *srv, struct user *u, const char *txid, con
     buf_appendf(&b, "[%s,null,%s,null]", txid, value_json);
     reply_raw(srv, u, &b);
     buf_free(&b);
+}
+
+void rpc_reply_error(const struct rpc_ctx *c, const char *err)
+{
+    reply_error(c->srv, c->u, c->txid, err);
+}
+
+void rpc_reply_error_json(const struct rpc_ctx *c, const char *err_json)
+{
+    struct buf b = BUF_INIT;
+    buf_appendf(&b, "[%s,\"ERROR\",%s]", c->txid, err_json);
+    reply_raw(c->srv, c->u, &b);
+    buf_free(&b);
+}
+
+void rpc_reply_anon(const struct rpc_ctx *c, const char *value_json)
+{
+    reply_anon(c->srv, c->u, c->txid, value_json);
+}
+
+struct rpc_ctx *rpc_ctx_keep(const struct rpc_ctx *c)
+{
+    struct rpc_ctx *k = xcalloc(1, sizeof *k);
+    k->srv = c->srv;
+    k->u = c->u;
+    c->u->refs++;
+    k->txid = xstrdup(c->txid);
+    k->cookie = c->cookie ? xstrdup(c->cookie) : NULL;
+    k->key = c->key ? xstrdup(c->key) : NULL;
+    return k;
+}
+
+void rpc_ctx_drop(struct rpc_ctx *c)
+{
+    if (!c)
+        return;
+    user_unref(c->u);
+    free((char *)c->txid);
+    free((char *)c->cookie);
+    free((char *)c->key);
+    free(c);
 }
 
 /* ---- sessions and cookies ---------------------------------------------- */
@@ -139,6 +166,16 @@ void rpc_sessions_expire(struct server *srv)
     }
 }
 
+void rpc_session_end(struct server *srv, const char *key)
+{
+    struct session *s;
+    HASH_FIND_STR(srv->sessions, key, s);
+    if (s) {
+        HASH_DEL(srv->sessions, s);
+        free(s);
+    }
+}
+
 void rpc_free(struct server *srv)
 {
     struct session *s, *tmp;
@@ -183,8 +220,8 @@ static void anon_is_new_channel(const struct rpc_ctx *c, const json_t *arg)
     reply_anon(srv, u, txid, is_new ? "{\"isNew\":true}" : "{\"isNew\":false}");
 }
 
-/* Signed success: [txid,cookie] or [txid,cookie,value]. */
-static void reply_signed(const struct rpc_ctx *c, const char *value_json)
+/* Signed success: [txid,cookie] or [txid,cookie,values]. */
+void rpc_reply_signed(const struct rpc_ctx *c, const char *value_json)
 {
     struct buf b = BUF_INIT;
     buf_appendf(&b, "[%s,", c->txid);
@@ -200,7 +237,7 @@ static void reply_signed(const struct rpc_ctx *c, const char *value_json)
 
 static void signed_cookie(const struct rpc_ctx *c, const json_t *arg)
 {
-    reply_signed(c, NULL);
+    rpc_reply_signed(c, NULL);
 }
 
 /* A copy of a 32-char channel's metadata (in memory if it is open). */
@@ -260,25 +297,31 @@ static void anon_get_metadata(const struct rpc_ctx *c, const json_t *arg)
 
 static void anon_get_file_size(const struct rpc_ctx *c, const json_t *arg)
 {
-    if (!json_is_string(arg) || !store_id_valid(json_string_value(arg), json_string_length(arg)) ||
-        (json_string_length(arg) != 32 && json_string_length(arg) != 33)) {
-        /* 48-char blob ids: the API issue brings blobs. */
-        reply_error(c->srv, c->u, c->txid, "INVALID_CHAN");
+    if (!json_is_string(arg)) {
+        rpc_reply_error(c, "INVALID_CHAN");
         return;
     }
     const char *id = json_string_value(arg);
-    unsigned long long size = 0;
-    struct store_chan *sc = NULL;
-    if (store_chan_open(c->srv->store, id, &sc) == 0 && store_chan_exists(sc))
-        size += store_chan_size(sc);
-    store_chan_release(c->srv->store, sc);
-    struct buf b = BUF_INIT;
-    if (store_meta_read(c->srv->store, id, &b) == 0)
-        size += b.len;
-    buf_free(&b);
-    char v[32];
-    snprintf(v, sizeof v, "%llu", size);
-    reply_anon(c->srv, c->u, c->txid, v);
+    size_t len = json_string_length(arg);
+    uint64_t size = 0;
+    struct buf reason = BUF_INIT;
+    int rc = files_id_size(c->srv, id, len, &size, &reason);
+    if (rc == BP_EDELETED) {
+        struct buf e = BUF_INIT;
+        buf_appends(&e, "{\"code\":\"ENOENT\",\"reason\":");
+        jsonw_str(&e, reason.data ? reason.data : "", reason.len);
+        buf_appendc(&e, '}');
+        rpc_reply_error_json(c, e.data);
+        buf_free(&e);
+    } else if (rc == BP_EBADID) {
+        /* 48-char ids that are not lowercase hex: the blob layer's error. */
+        rpc_reply_error(c, len == 48 && store_id_valid(id, len) ? "INVALID_ID" : "INVALID_CHAN");
+    } else {
+        char v[32];
+        snprintf(v, sizeof v, "%llu", (unsigned long long)size);
+        rpc_reply_anon(c, v);
+    }
+    buf_free(&reason);
 }
 
 static void anon_write_private_message(const struct rpc_ctx *c, const json_t *arg)
@@ -367,7 +410,7 @@ static void signed_remove_owned_channel(const struct rpc_ctx *c, const json_t *a
         reply_error(srv, c->u, c->txid, bp_strerror(rc));
         return;
     }
-    reply_signed(c, "\"OK\"");
+    rpc_reply_signed(c, "\"OK\"");
     struct channel *ch = nf_channel_find(srv, id);
     if (ch) {
         struct buf b = BUF_INIT;
@@ -404,7 +447,7 @@ static void signed_clear_owned_channel(const struct rpc_ctx *c, const json_t *ar
         reply_error(srv, c->u, c->txid, bp_strerror(rc));
         return;
     }
-    reply_signed(c, NULL);
+    rpc_reply_signed(c, NULL);
     struct channel *ch = nf_channel_find(srv, id);
     if (ch) {
         ch->has_last_cp = false;
@@ -415,6 +458,17 @@ static void signed_clear_owned_channel(const struct rpc_ctx *c, const json_t *ar
         notify_members(ch, b.data);
         buf_free(&b);
     }
+}
+
+static void signed_expire_session(const struct rpc_ctx *c, const json_t *arg)
+{
+    rpc_session_end(c->srv, c->key);
+    /* The reply's cookie has an empty token (observed): "<t>|<pid>|". */
+    long long t = server_now_ms();
+    struct buf b = BUF_INIT;
+    buf_appendf(&b, "[%s,\"%lld|%s|\",\"OK\"]", c->txid, t - t % 5000, c->srv->rpc_pid);
+    reply_raw(c->srv, c->u, &b);
+    buf_free(&b);
 }
 
 static const char *const g_meta_commands[] = {
@@ -497,7 +551,7 @@ static void signed_set_metadata(const struct rpc_ctx *c, const json_t *arg)
             return;
         }
     }
-    reply_signed(c, ms);
+    rpc_reply_signed(c, ms);
     struct channel *ch = nf_channel_find(srv, id);
     if (ch && changed) {
         nf_channel_set_meta(ch, json_incref(m));
@@ -530,26 +584,29 @@ static void signed_set_metadata(const struct rpc_ctx *c, const json_t *arg)
     json_decref(m);
 }
 
-static const struct rpc_cmd g_anon[] = {
-    {"IS_NEW_CHANNEL", anon_is_new_channel},
-    {"GET_METADATA", anon_get_metadata},
-    {"GET_FILE_SIZE", anon_get_file_size},
-    {"WRITE_PRIVATE_MESSAGE", anon_write_private_message},
+static const struct rpc_cmd g_core[] = {
+    {"IS_NEW_CHANNEL", anon_is_new_channel, RPC_ANON},
+    {"GET_METADATA", anon_get_metadata, RPC_ANON},
+    {"GET_FILE_SIZE", anon_get_file_size, RPC_ANON},
+    {"WRITE_PRIVATE_MESSAGE", anon_write_private_message, RPC_ANON},
+    {"COOKIE", signed_cookie, RPC_SIGNED},
+    {"DESTROY", NULL, RPC_SIGNED}, /* handled before dispatch: removes the key, no reply */
+    {"EXPIRE_SESSION", signed_expire_session, RPC_SIGNED},
+    {"SET_METADATA", signed_set_metadata, RPC_SIGNED},
+    {"REMOVE_OWNED_CHANNEL", signed_remove_owned_channel, RPC_SIGNED},
+    {"CLEAR_OWNED_CHANNEL", signed_clear_owned_channel, RPC_SIGNED},
+    {NULL, NULL, RPC_ANON},
 };
 
-static const struct rpc_cmd g_signed[] = {
-    {"COOKIE", signed_cookie},
-    {"DESTROY", NULL}, /* handled before dispatch: removes the key, no reply */
-    {"SET_METADATA", signed_set_metadata},
-    {"REMOVE_OWNED_CHANNEL", signed_remove_owned_channel},
-    {"CLEAR_OWNED_CHANNEL", signed_clear_owned_channel},
-};
+/* Every command table; a name appears in one table only. */
+static const struct rpc_cmd *const g_tables[] = {g_core, files_rpc_cmds, pins_rpc_cmds, admin_rpc_cmds};
 
-static const struct rpc_cmd *find_cmd(const struct rpc_cmd *table, size_t n, const char *name)
+static const struct rpc_cmd *find_cmd(enum rpc_kind kind, const char *name)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(table[i].name, name) == 0)
-            return &table[i];
+    for (size_t t = 0; t < sizeof g_tables / sizeof g_tables[0]; t++)
+        for (const struct rpc_cmd *c = g_tables[t]; c->name; c++)
+            if (c->kind == kind && strcmp(c->name, name) == 0)
+                return c;
     return NULL;
 }
 
@@ -635,7 +692,7 @@ void rpc_handle(struct server *srv, struct user *u, const json_t *seq, const cha
     size_t n = json_array_size(req);
     const json_t *c0 = json_array_get(req, 0);
     if (n == 2 && json_is_string(c0)) {
-        const struct rpc_cmd *cmd = find_cmd(g_anon, sizeof g_anon / sizeof g_anon[0], json_string_value(c0));
+        const struct rpc_cmd *cmd = find_cmd(RPC_ANON, json_string_value(c0));
         if (cmd) {
             struct rpc_ctx ctx = {.srv = srv, .u = u, .txid = txid};
             cmd->fn(&ctx, json_array_get(req, 1));
@@ -656,7 +713,19 @@ void rpc_handle(struct server *srv, struct user *u, const json_t *seq, const cha
         reply_error(srv, u, txid, "INVALID_MESSAGE_OR_PUBLIC_KEY");
         goto out;
     }
-    const struct rpc_cmd *cmd = find_cmd(g_signed, sizeof g_signed / sizeof g_signed[0], cmdname);
+    const struct rpc_cmd *cmd = find_cmd(RPC_COOKIE_ONLY, cmdname);
+    if (cmd) {
+        /* UPLOAD: a valid cookie is enough; the connection is not
+         * authenticated by it (§1.4 step 7). */
+        struct session *cs = session_touch(srv, json_string_value(jpub));
+        struct buf ck = BUF_INIT;
+        make_cookie(srv, cs, &ck);
+        struct rpc_ctx ctx = {.srv = srv, .u = u, .txid = txid, .cookie = ck.data, .key = json_string_value(jpub)};
+        cmd->fn(&ctx, json_array_get(req, 4));
+        buf_free(&ck);
+        goto out;
+    }
+    cmd = find_cmd(RPC_SIGNED, cmdname);
     if (!cmd) {
         reply_error(srv, u, txid, "INVALID_RPC_CALL");
         goto out;

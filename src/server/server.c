@@ -9,7 +9,12 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "server/admin.h"
+#include "server/auth.h"
+#include "server/files.h"
+#include "server/pins.h"
 #include "server/server.h"
+#include "server/web.h"
 
 #define HOUSEKEEPING_MS 5000 /* session expiry and, when needed, the store probe */
 
@@ -25,10 +30,23 @@ static void housekeeping(uv_timer_t *t)
     struct server *srv = t->data;
     rpc_sessions_expire(srv);
     nf_selfdestruct_sweep(srv, false);
+    pins_tick(srv);
+    auth_tick(srv);
+    admin_tick(srv);
     struct store_health h;
     store_health(srv->store, &h);
     if (!h.writable)
         store_probe(srv->store);
+}
+
+static void server_modules_free(struct server *srv)
+{
+    web_free(srv);
+    pins_free(srv);
+    auth_free(srv);
+    files_free(srv);
+    admin_free(srv);
+    settings_free(srv);
 }
 
 int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg)
@@ -56,13 +74,23 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg)
     int rc = store_new(&srv->store, &sc);
     if (rc < 0)
         return rc;
+    /* Modules, in dependency order: settings first (everyone reads them),
+     * then decrees over them (admin), then the rest. */
+    if ((rc = settings_init(srv)) < 0 || (rc = admin_init(srv)) < 0 || (rc = files_init(srv)) < 0 ||
+        (rc = auth_init(srv)) < 0 || (rc = pins_init(srv)) < 0 || (rc = web_init(srv)) < 0) {
+        LOG_ERROR("cannot start: %s", bp_strerror(rc));
+        server_modules_free(srv);
+        store_free(srv->store);
+        srv->store = NULL;
+        return rc;
+    }
     struct net_config nc = {
         .host = cfg->host,
         .port = cfg->port,
         .max_message = cfg->max_message,
         .max_output = cfg->max_output,
         .max_http_header = 64 * 1024,
-        .max_http_body = 1 << 20,
+        .max_http_body = cfg->max_http_body,
         .max_conns = cfg->max_conns,
     };
     struct net_callbacks cb = {
@@ -71,15 +99,42 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg)
         .on_message = nf_on_message,
         .on_close = nf_on_close,
         .on_drain = nf_on_drain,
-        .on_http = health_on_http,
+        .on_http = web_on_http,
     };
     rc = net_new(&srv->net, loop, &nc, &cb);
     if (rc == 0)
         rc = net_listen(srv->net);
-    if (rc < 0) {
+    /* The sandbox origin: CryptPad serves it on port+1 when no separate
+     * sandbox origin is configured (SERVER-API.md §3.1). */
+    int sport = cfg->sandbox_port;
+    if (sport < 0)
+        sport = cfg->sandbox_origin[0] ? 0 : (cfg->port ? cfg->port + 1 : 0);
+    if (rc == 0 && sport > 0) {
+        struct net_config snc = nc;
+        snc.port = sport;
+        rc = net_new(&srv->net_sandbox, loop, &snc, &cb);
+        if (rc == 0)
+            rc = net_listen(srv->net_sandbox);
+        if (rc < 0 && cfg->sandbox_port < 0) {
+            /* Only the derived default: the main origin still works (the
+             * web client needs the sandbox, so say so loudly). */
+            LOG_WARN("cannot listen on %s:%d for the sandbox origin (%s); continuing without it "
+                     "(see --sandbox-port)", cfg->host, sport, bp_strerror(rc));
+            net_free(srv->net_sandbox);
+            srv->net_sandbox = NULL;
+            rc = 0;
+        } else if (rc < 0) {
+            LOG_ERROR("cannot listen on %s:%d (sandbox origin): %s", cfg->host, sport, bp_strerror(rc));
+        }
+    } else if (rc < 0) {
         LOG_ERROR("cannot listen on %s:%d: %s", cfg->host, cfg->port, bp_strerror(rc));
+    }
+    if (rc < 0) {
         net_free(srv->net);
         srv->net = NULL;
+        net_free(srv->net_sandbox);
+        srv->net_sandbox = NULL;
+        server_modules_free(srv);
         store_free(srv->store);
         srv->store = NULL;
         return rc;
@@ -101,13 +156,17 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 
 struct stop_ctx {
     struct server *srv;
+    unsigned listeners;    /* listeners still shutting down */
     void (*done)(void *);
     void *arg;
 };
 
+/* Called once per listener; the last one finishes the stop. */
 static void on_net_down(void *arg)
 {
     struct stop_ctx *ctx = arg;
+    if (--ctx->listeners > 0)
+        return;
     struct server *srv = ctx->srv;
     uv_close((uv_handle_t *)&srv->keepalive, NULL);
     uv_close((uv_handle_t *)&srv->housekeeping, NULL);
@@ -125,7 +184,10 @@ void server_stop(struct server *srv, void (*done)(void *), void *arg)
     ctx->srv = srv;
     ctx->done = done;
     ctx->arg = arg;
+    ctx->listeners = srv->net_sandbox ? 2 : 1;
     uv_timer_stop(&srv->keepalive);
+    if (srv->net_sandbox)
+        net_shutdown(srv->net_sandbox, on_net_down, ctx);
     net_shutdown(srv->net, on_net_down, ctx);
 }
 
@@ -136,6 +198,8 @@ void server_free(struct server *srv)
     free(srv->vq);
     nf_selfdestruct_sweep(srv, true);
     net_free(srv->net);
+    net_free(srv->net_sandbox);
     rpc_free(srv);
+    server_modules_free(srv);
     store_free(srv->store);
 }

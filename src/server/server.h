@@ -26,6 +26,7 @@
 #include "protocol/msg.h"
 #include "server/config.h"
 #include "server/net.h"
+#include "server/settings.h"
 #include "storage/store.h"
 
 #define NF_ID_LEN 32       /* user ids: 16 random bytes in hex */
@@ -104,6 +105,11 @@ struct pending {
 };
 
 struct session;
+struct files_state;
+struct auth_state;
+struct pins_state;
+struct admin_state;
+struct web_state;
 
 /* A self-destructing channel that lost its last member: archived at
  * deadline unless someone joins again (NETFLUX.md §4.5). */
@@ -118,8 +124,16 @@ struct doomed {
 struct server {
     uv_loop_t *loop;
     struct config cfg;
-    struct net *net;
+    struct net *net;             /* the main origin's listener (--listen) */
+    struct net *net_sandbox;     /* the sandbox origin's listener, or NULL */
     struct store *store;
+    struct settings settings;    /* instance settings: config, then decrees (settings.h) */
+    /* Per-module state, each owned by its module (created by X_init, freed by X_free). */
+    struct files_state *files;
+    struct auth_state *auth;
+    struct pins_state *pins;
+    struct admin_state *admin;
+    struct web_state *web;
     char hk_id[HK_ID_LEN + 1];
     struct user *users;          /* uthash by id */
     struct channel *channels;    /* uthash by name */
@@ -202,7 +216,7 @@ void rpc_handle(struct server *srv, struct user *u, const json_t *seq, const cha
 void rpc_sessions_expire(struct server *srv);
 void rpc_free(struct server *srv);
 
-/* health.c */
+/* health.c: GET /health (called by the router, web.c) */
 void health_on_http(void *ud, const struct http_req *req, struct http_resp *resp);
 
 #endif
