@@ -207,6 +207,13 @@ void hk_pump_streams(struct user *u);
 void hk_stream_free_all(struct user *u);
 void hk_sync_kick(struct server *srv);
 void hk_shutdown(struct server *srv);
+/* Archives a channel (admin, expiry, eviction, owner deletion): moves its logs
+ * to the archive, writes the placeholder reason (none if reason is NULL),
+ * sends {"error":"EDELETED","message":reason,"channel":id} to its members and
+ * drops it from memory. BP_ENOENT if there is nothing to archive. */
+int hk_archive_channel(struct server *srv, const char *id, const char *reason);
+/* Restores an archived channel (admin); BP_EEXIST if a live log exists. */
+int hk_restore_channel(struct server *srv, const char *id);
 /* Sends an HK notice {..} to a user: [0,HK,"MSG",U,"<json>"]. */
 void hk_send_notice(struct server *srv, struct user *u, const char *json_body);
 
