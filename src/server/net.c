@@ -4,24 +4,27 @@
  * Per-connection state machine
  * ----------------------------
  *
- *            accept: TCP_NODELAY, reading, 30 s idle timer
+ *            accept: TCP_NODELAY, reading, idle timer (http_timer)
  *               |
  *               v
  *      +-----------------+   valid upgrade: 101 queued,   +-----------------+
  *      |    CONN_HTTP    |---- wslay created, on_open() -->|     CONN_WS     |
  *      | http_parser,    |       (http_request_done)       | wslay parses    |
- *      | keep-alive      |                                 | input; on_msg() |
+ *      | keep-alive,     |                                 | input; on_msg() |
+ *      | file bodies     |                                 |                 |
  *      +-----------------+                                 +-----------------+
- *        | 400/413/431, "Connection: close",                 | conn_close(), peer's close
- *        | EOF with a response still queued                  | frame, wslay's 1002/1007/1009,
- *        | (http_error, http_respond, conn_eof)              | net_shutdown() 1001 (ws_close)
+ *        | 400/413/431, "Connection: close" (after the       | conn_close(), peer's close
+ *        | file body, if any), EOF with a response still     | frame, wslay's 1002/1007/1009,
+ *        | queued (http_error, http_respond, file_done,      | net_shutdown() 1001 (ws_close)
+ *        | conn_eof)                                         |
  *        v                                                   v
  *      +-----------------------------------------------------------------+
  *      | CONN_CLOSING (conn_enter_closing): no new output; the queue,    |
  *      | whose last item is the response or the close frame, is flushed; |
  *      | input still goes to wslay (only to see the peer's close frame), |
  *      | or, when wslay cannot read any more, we shutdown(SHUT_WR) and   |
- *      | discard input until EOF. A 2 s timer bounds this state.         |
+ *      | discard input until EOF. A 2 s timer bounds this state (HTTP:   |
+ *      | once the queue is written; until then the stall limit).         |
  *      +-----------------------------------------------------------------+
  *        | queue empty and (peer's close frame or EOF), or the timer fires
  *        v (conn_maybe_finish, on_conn_timer)
@@ -30,8 +33,37 @@
  *        v
  *      on_close() if on_open() was called, then conn_free()
  *
- * conn_abort(), a socket error, SEND_BUFFER_FULL and EOF on an open WebSocket
- * go straight to CONN_CLOSED from any state.
+ * conn_abort(), a socket error, SEND_BUFFER_FULL, EOF on an open WebSocket,
+ * an HTTP time limit, a failed file read and net_shutdown() on a plain HTTP
+ * connection (open or closing) go straight to CONN_CLOSED from any state.
+ *
+ * Inside CONN_HTTP a connection waits for one of three things, each with its
+ * own limit (net_config; http_timer() arms the one timer accordingly):
+ *   idle     no request begun: http_idle_ms from accept or from the moment
+ *            the previous response was written;
+ *   request  from the first byte of a request (hp_on_message_begin): its
+ *            head within http_head_ms, head and body within
+ *            http_request_ms. Reading more bytes never moves these
+ *            deadlines, so a peer that trickles a request one byte at a
+ *            time (slowloris) is dropped when they pass; its memory is
+ *            bounded by max_http_header and max_http_body;
+ *   response output queued or a file body pending: http_stall_ms, pushed
+ *            back each time a write completes or, when it fires, if
+ *            libuv's write queue shrank meanwhile (the peer is reading,
+ *            slowly: a write of NET_FILE_QUEUE bytes may take long).
+ * Reading is paused while a response is queued (read_paused), so a peer
+ * that pipelines requests without reading answers holds at most the answers
+ * to one read's worth (NET_READ_BUF) of requests.
+ *
+ * File bodies (struct file_out): http_request_done() queues the head, then
+ * file_read_next() reads NET_FILE_CHUNK bytes with uv_fs_read() on the
+ * thread pool into an out_item, which on_file_read() queues; the next read
+ * starts only while less than NET_FILE_QUEUE bytes are queued, so a download
+ * holds at most NET_FILE_QUEUE + NET_FILE_CHUNK bytes, whatever the file
+ * size. While a body is pending, input is stashed, not parsed (pipelined
+ * answers must follow the body); file_done() parses it once the last chunk
+ * is queued. If the conn closes during a read, the read's callback frees the
+ * chunk and closes the file (file_detach()).
  *
  * The reason given to on_close() is the first cause seen:
  *   SOCKET_CLOSED     the peer's close frame, or EOF
@@ -110,7 +142,7 @@
 #define NET_READ_BUF (64 * 1024)    /* bytes read per read callback */
 #define NET_WRITE_BUFS 1024         /* uv_buf_t per uv_write (IOV_MAX on Linux) */
 #define NET_CLOSE_TIMEOUT_MS 2000   /* CONN_CLOSING lasts at most this long */
-#define NET_HTTP_IDLE_MS 30000      /* a request must complete within this */
+#define NET_FILE_QUEUE (2 * NET_FILE_CHUNK) /* a file's next chunk is read below this much queued */
 
 /* Used when a net_config field is 0. */
 #define NET_DEFAULT_MAX_MESSAGE (100u << 20) /* the reference's ws maxPayload */
@@ -118,6 +150,10 @@
 #define NET_DEFAULT_MAX_HTTP_HEADER (16u << 10)
 #define NET_DEFAULT_MAX_HTTP_BODY (1u << 20)
 #define NET_DEFAULT_MAX_CONNS 10000u
+#define NET_DEFAULT_HTTP_IDLE_MS 30000
+#define NET_DEFAULT_HTTP_HEAD_MS 30000
+#define NET_DEFAULT_HTTP_REQUEST_MS 120000
+#define NET_DEFAULT_HTTP_STALL_MS 60000
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -184,6 +220,9 @@ struct http_in {
     int status;              /* error to answer (413, 431) set by a callback, or 0 */
     bool keep_alive;         /* http_should_keep_alive() at message end */
     bool upgrade;            /* http_parser saw Connection: upgrade + Upgrade */
+    bool started;            /* between the request's first byte and its end */
+    bool head_done;          /* its head is complete (the body may follow) */
+    uint64_t t0;             /* uv_now() at its first byte: the head and request deadlines */
     unsigned method;         /* enum http_method */
 };
 
@@ -192,6 +231,26 @@ struct http_in {
 struct http_state {
     http_parser parser;
     struct http_in req;
+    struct buf stash;        /* input that arrived while a file body was being sent
+                                (pipelined requests); parsed once it is out. At most
+                                one read (NET_READ_BUF): reading is paused meanwhile */
+};
+
+/* A file body being sent (http_resp.file_fd). The chunks are read with
+ * uv_fs_read() on libuv's thread pool into out_items, which then join the
+ * conn's FIFO like any output; the next read starts only while less than
+ * NET_FILE_QUEUE bytes are queued (file_read_next(), called after writes).
+ * A read in flight cannot be cancelled: if the conn goes meanwhile,
+ * file_detach() sets c to NULL and the read's callback frees everything. */
+struct file_out {
+    uv_fs_t req;             /* the read in flight; req.data = this */
+    struct conn *c;          /* the conn, or NULL once it is gone */
+    int fd;                  /* owned: closed when the body is out or the conn gone */
+    uint64_t off;            /* file offset of the next read */
+    uint64_t left;           /* bytes still to read */
+    struct out_item *item;   /* the chunk being read into (owned while reading) */
+    bool reading;            /* a read is in flight */
+    bool keep_alive;         /* the request allowed keep-alive */
 };
 
 /* Memory per idle WebSocket connection is kept small (issue 3, S3): the
@@ -219,8 +278,11 @@ struct conn {
     size_t inflight_items;   /* items at the head that the write in flight covers */
     size_t inflight_bytes;   /* their bytes */
     size_t pending;          /* bytes of all items in the FIFO */
+    size_t stall_q;          /* HTTP stall timer: libuv's write queue size when armed
+                                (SIZE_MAX: no write in flight then) */
 
     struct http_state *http; /* CONN_HTTP only; owned */
+    struct file_out *fout;   /* CONN_HTTP: the file body being sent, or NULL; owned */
 
     wslay_event_context_ptr ws; /* CONN_WS: owned; NULL while no frame is in progress */
     struct ws_track trk;     /* frame boundaries of the input, to know when ws can go */
@@ -261,6 +323,8 @@ static void conn_finish(struct conn *c);
 static void conn_maybe_finish(struct conn *c);
 static void ws_pump(struct conn *c);
 static bool ws_track_pop(struct ws_track *t);
+static void http_timer(struct conn *c);
+static void file_read_next(struct conn *c);
 
 /* ---------------------------------------------------------------------- */
 /* Small helpers                                                           */
@@ -464,9 +528,11 @@ static void conn_release(struct conn *c, size_t n, size_t bytes)
     c->pending -= bytes;
 }
 
-/* After output was written: on_drain(), and when the FIFO is empty, resume an
- * HTTP conn's reading or finish a closing conn. Returns false if c is closed
- * or must not be written to now. */
+/* After output was written: on_drain(); for HTTP, the next chunk of a file
+ * body and the stall timer pushed back (the peer took bytes); when the FIFO
+ * is empty and no file body is pending, resume an HTTP conn's reading or
+ * finish a closing conn. Returns false if c is closed or must not be written
+ * to now. */
 static bool conn_after_write(struct conn *c)
 {
     struct net *n = c->net;
@@ -478,15 +544,24 @@ static bool conn_after_write(struct conn *c)
                 return false;
         }
     }
-    if (c->out_head)
+    file_read_next(c);
+    if (c->state == CONN_CLOSED)
+        return false;
+    if (c->out_head) {
+        http_timer(c);
         return true;
-    if (c->state == CONN_HTTP && c->read_paused) {
+    }
+    if (c->state == CONN_HTTP && c->read_paused && !c->fout) {
         c->read_paused = false;
+        /* A pipelined request's bytes waited for us, not for the peer. */
+        if (c->http->req.started)
+            c->http->req.t0 = uv_now(n->loop);
         if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
             conn_finish(c);
             return false;
         }
     }
+    http_timer(c);
     conn_maybe_finish(c);
     return false;
 }
@@ -550,6 +625,13 @@ static void conn_write_start(struct conn *c)
             rel_bytes += it->hlen + it->len;
         }
         conn_release(c, rel, rel_bytes);
+        if (rel) {
+            /* Progress: keep a file body's queue full while the rest is written. */
+            file_read_next(c);
+            if (c->state == CONN_CLOSED)
+                return;
+            http_timer(c);
+        }
         nb = conn_bufs(c, bufs, done, &items, &bytes);
         c->wreq = xmalloc(sizeof *c->wreq);
         c->wreq->data = c;
@@ -603,7 +685,19 @@ static void on_write(uv_write_t *req, int status)
 static void on_conn_timer(uv_timer_t *t)
 {
     struct conn *c = t->data;
-    /* CONN_HTTP: idle; CONN_CLOSING: the peer did not finish in time. */
+    /* HTTP output stall: a write in flight completes only once all its
+     * buffers (up to NET_FILE_QUEUE bytes) are out, which a slow but steady
+     * reader may take longer than the limit to do; what counts is that libuv's
+     * queue shrank since the timer was armed. */
+    if (c->http && c->wreq && (c->state == CONN_HTTP || c->state == CONN_CLOSING)) {
+        size_t q = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+        if (q < c->stall_q) {
+            c->stall_q = q;
+            uv_timer_start(&c->timer, on_conn_timer, c->net->cfg.http_stall_ms, 0);
+            return;
+        }
+    }
+    /* CONN_HTTP: a time limit passed; CONN_CLOSING: the peer did not finish in time. */
     conn_finish(c);
 }
 
@@ -611,7 +705,10 @@ static void conn_enter_closing(struct conn *c, const char *reason)
 {
     set_reason(c, reason);
     c->state = CONN_CLOSING;
-    uv_timer_start(&c->timer, on_conn_timer, NET_CLOSE_TIMEOUT_MS, 0);
+    if (c->http)
+        http_timer(c); /* the response may be large: stall limit until it is out */
+    else
+        uv_timer_start(&c->timer, on_conn_timer, NET_CLOSE_TIMEOUT_MS, 0);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -666,8 +763,32 @@ static void http_state_free(struct conn *c)
     if (!c->http)
         return;
     http_in_free(&c->http->req);
+    buf_free(&c->http->stash);
     free(c->http);
     c->http = NULL;
+}
+
+static void file_free(struct file_out *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    if (f->item)
+        item_free(f->item);
+    free(f);
+}
+
+/* Drops c's file body (the conn is closing). A read in flight keeps the
+ * struct alive: its callback sees f->c == NULL and frees it. */
+static void file_detach(struct conn *c)
+{
+    struct file_out *f = c->fout;
+    if (!f)
+        return;
+    c->fout = NULL;
+    if (f->reading)
+        f->c = NULL;
+    else
+        file_free(f);
 }
 
 static void conn_free(struct conn *c)
@@ -704,6 +825,7 @@ static void conn_finish(struct conn *c)
     if (c->state == CONN_CLOSED)
         return;
     c->state = CONN_CLOSED;
+    file_detach(c);
     link_del(&c->flush_link);
     uv_close((uv_handle_t *)&c->tcp, on_conn_handle_close);
     uv_close((uv_handle_t *)&c->timer, on_conn_handle_close);
@@ -1002,20 +1124,29 @@ static const char *http_reason(int status)
     return "Unknown";
 }
 
-/* Queues a response. Without keep_alive the conn then closes. */
+/* Appends a response head announcing a body of body_len bytes. A 304 has
+ * no Content-Length: it would describe the 200 body (RFC 9110 §8.6). */
+static void http_head(struct buf *b, int status, const char *ctype, const struct buf *extra,
+                      uint64_t body_len, bool keep_alive)
+{
+    buf_appendf(b, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n", status, http_reason(status), ctype);
+    if (status != 304)
+        buf_appendf(b, "Content-Length: %llu\r\n", (unsigned long long)body_len);
+    buf_appendf(b, "Connection: %s\r\n", keep_alive ? "keep-alive" : "close");
+    if (extra && extra->len)
+        buf_append(b, extra->data, extra->len);
+    buf_append(b, "\r\n", 2);
+}
+
+/* Queues a response. body may be NULL when no body is sent (HEAD, 304): the
+ * head still announces body_len. Without keep_alive the conn then closes. */
 static void http_respond(struct conn *c, int status, const char *ctype, const struct buf *extra,
-                         const char *body, size_t body_len, bool keep_alive)
+                         const char *body, uint64_t body_len, bool keep_alive)
 {
     struct buf b = BUF_INIT;
-    buf_appendf(&b,
-                "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                "Connection: %s\r\n",
-                status, http_reason(status), ctype, body_len, keep_alive ? "keep-alive" : "close");
-    if (extra && extra->len)
-        buf_append(&b, extra->data, extra->len);
-    buf_append(&b, "\r\n", 2);
-    if (c->http->req.method != HTTP_HEAD && body_len)
-        buf_append(&b, body, body_len);
+    http_head(&b, status, ctype, extra, body_len, keep_alive);
+    if (c->http->req.method != HTTP_HEAD && status != 304 && body && body_len)
+        buf_append(&b, body, (size_t)body_len);
     conn_push_bytes(c, b.data, b.len);
     buf_free(&b);
     if (!keep_alive) {
@@ -1045,6 +1176,9 @@ static void http_in_reset(struct http_in *r)
     r->status = 0;
     r->keep_alive = false;
     r->upgrade = false;
+    r->started = false;
+    r->head_done = false;
+    r->t0 = 0;
     r->method = HTTP_GET;
 }
 
@@ -1062,8 +1196,13 @@ static bool http_head_add(struct conn *c, size_t n)
 static int hp_on_message_begin(http_parser *p)
 {
     struct conn *c = p->data;
-    http_in_reset(&c->http->req);
+    struct http_in *r = &c->http->req;
+    http_in_reset(r);
     http_head_add(c, 16); /* method, spaces, version and line ends */
+    /* The request's clock starts at its first byte; later bytes do not reset it. */
+    r->started = true;
+    r->t0 = uv_now(c->net->loop);
+    http_timer(c);
     return 0;
 }
 
@@ -1133,6 +1272,8 @@ static int hp_on_headers_complete(http_parser *p)
         r->status = 413;
         return -1;
     }
+    r->head_done = true;
+    http_timer(c); /* the body has until the request deadline */
     return 0;
 }
 
@@ -1156,6 +1297,7 @@ static int hp_on_message_complete(http_parser *p)
     c->http->req.keep_alive = http_should_keep_alive(p) != 0;
     c->http->req.upgrade = p->upgrade != 0;
     c->http->req.method = p->method;
+    c->http->req.started = false;
     http_parser_pause(p, 1);
     return 0;
 }
@@ -1241,12 +1383,145 @@ static void ws_handshake(struct conn *c)
         n->cb.on_open(n->cb.ud, c);
 }
 
+/* Arms c's timer for what an HTTP conn is waiting for (the limits of
+ * net_config, see the top of the file): the peer to take queued output or a
+ * file body (http_stall_ms, pushed back by each write that completes), the
+ * rest of a request (a deadline counted from its first byte), or the next
+ * request (http_idle_ms). Closing: the stall limit while output is queued,
+ * then NET_CLOSE_TIMEOUT_MS. Input never pushes a deadline back. WebSocket
+ * conns are left alone. */
+static void http_timer(struct conn *c)
+{
+    struct net *n = c->net;
+    uint64_t ms;
+    if (!c->http || (c->state != CONN_HTTP && c->state != CONN_CLOSING))
+        return;
+    c->stall_q = c->wreq ? uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) : SIZE_MAX;
+    if (c->state == CONN_CLOSING) {
+        ms = c->out_head ? n->cfg.http_stall_ms : NET_CLOSE_TIMEOUT_MS;
+    } else if (c->out_head || c->fout) {
+        ms = n->cfg.http_stall_ms;
+    } else if (c->http->req.started) {
+        const struct http_in *r = &c->http->req;
+        uint64_t limit = r->head_done ? n->cfg.http_request_ms : n->cfg.http_head_ms;
+        uint64_t spent = uv_now(n->loop) - r->t0;
+        ms = spent < limit ? limit - spent : 1;
+    } else {
+        ms = n->cfg.http_idle_ms;
+    }
+    uv_timer_start(&c->timer, on_conn_timer, ms, 0);
+}
+
+/* Parses what arrived while a file body was being sent (see http_state). */
+static void http_replay(struct conn *c)
+{
+    if (!c->http || !c->http->stash.len)
+        return;
+    size_t len;
+    char *p = buf_steal(&c->http->stash, &len);
+    net__conn_input(c, p, len); /* may start another file body, which stashes the rest */
+    free(p);
+}
+
+/* The last chunk of c's file body is queued: the response is complete. */
+static void file_done(struct conn *c)
+{
+    struct file_out *f = c->fout;
+    bool keep = f->keep_alive;
+    c->fout = NULL;
+    file_free(f);
+    if (keep)
+        http_replay(c);
+    if (c->state != CONN_HTTP || c->fout)
+        return;
+    if (!keep || c->peer_done) {
+        conn_enter_closing(c, NULL); /* closes once the FIFO is written */
+        conn_maybe_finish(c);
+        return;
+    }
+    http_timer(c);
+}
+
+static void on_file_read(uv_fs_t *req)
+{
+    struct file_out *f = req->data;
+    ssize_t got = req->result;
+    uv_fs_req_cleanup(req);
+    f->reading = false;
+    struct conn *c = f->c;
+    if (!c) { /* the conn went while we read */
+        file_free(f);
+        return;
+    }
+    assert(c->state == CONN_HTTP && c->fout == f);
+    if (got <= 0) {
+        /* The head announced file_len bytes: all we can do is close. */
+        LOG_WARN("net: %s: reading a file body: %s", c->peer,
+                 got < 0 ? uv_strerror((int)got) : "the file is shorter than announced");
+        conn_finish(c);
+        return;
+    }
+    struct out_item *it = f->item;
+    f->item = NULL;
+    it->len = (size_t)got;
+    f->off += (uint64_t)got;
+    f->left -= (uint64_t)got;
+    conn_push(c, it);
+    http_timer(c);
+    if (f->left)
+        file_read_next(c);
+    else
+        file_done(c);
+}
+
+/* Starts reading the next chunk of c's file body if there is one, none is
+ * in flight and less than NET_FILE_QUEUE bytes are queued. Called when the
+ * body starts, after each chunk and after each write. */
+static void file_read_next(struct conn *c)
+{
+    struct file_out *f = c->fout;
+    if (!f || f->reading || !f->left || c->pending >= NET_FILE_QUEUE || c->state != CONN_HTTP)
+        return;
+    size_t want = f->left < NET_FILE_CHUNK ? (size_t)f->left : NET_FILE_CHUNK;
+    f->item = item_new(want);
+    uv_buf_t b;
+    b.base = f->item->bytes;
+    b.len = want;
+    int rc = f->off <= (uint64_t)INT64_MAX
+                 ? uv_fs_read(c->net->loop, &f->req, f->fd, &b, 1, (int64_t)f->off, on_file_read)
+                 : UV_EINVAL;
+    if (rc < 0) {
+        LOG_WARN("net: %s: reading a file body: %s", c->peer, uv_strerror(rc));
+        conn_finish(c); /* frees f and its item */
+        return;
+    }
+    f->reading = true;
+}
+
+/* Queues the head of a file response and starts its body (struct file_out).
+ * Takes resp->file_fd. */
+static void file_start(struct conn *c, const struct http_resp *resp, const char *ctype, bool keep_alive)
+{
+    struct buf b = BUF_INIT;
+    http_head(&b, resp->status, ctype, &resp->headers, resp->file_len, keep_alive);
+    conn_push_bytes(c, b.data, b.len);
+    buf_free(&b);
+    struct file_out *f = xcalloc(1, sizeof *f);
+    f->req.data = f;
+    f->c = c;
+    f->fd = resp->file_fd;
+    f->off = resp->file_off;
+    f->left = resp->file_len;
+    f->keep_alive = keep_alive;
+    c->fout = f;
+    file_read_next(c);
+}
+
 /* Handles the request the parser just paused after. */
 static void http_request_done(struct conn *c)
 {
     struct net *n = c->net;
     struct http_in *r = &c->http->req;
-    uv_timer_start(&c->timer, on_conn_timer, NET_HTTP_IDLE_MS, 0);
 
     const char *up = hdr_get(r, "upgrade");
     if (up && list_has_token(up, "websocket")) {
@@ -1278,26 +1553,27 @@ static void http_request_done(struct conn *c)
         n->cb.on_http(n->cb.ud, &req, &resp);
     else
         buf_appends(&resp.body, "Not Found\n");
-    if (resp.file_fd >= 0) {
-        /* INTERIM (to be replaced by streaming): read the range into body. */
-        buf_reset(&resp.body);
-        if (resp.file_len <= ((uint64_t)64 << 20)) {
-            buf_reserve(&resp.body, (size_t)resp.file_len + 1);
-            ssize_t got = pread(resp.file_fd, resp.body.data, (size_t)resp.file_len, (off_t)resp.file_off);
-            if (got != (ssize_t)resp.file_len) {
-                resp.status = 500;
-                got = 0;
-            }
-            resp.body.len = (size_t)got;
-        }
-        close(resp.file_fd);
-    }
-    if (resp.status < 100 || resp.status > 999 || resp.status == 101)
+    if (resp.status < 100 || resp.status > 999 || resp.status == 101) {
         resp.status = 500;
+        buf_reset(&resp.body);
+        if (resp.file_fd >= 0)
+            close(resp.file_fd);
+        resp.file_fd = -1;
+    }
     /* A non-WebSocket Upgrade is not performed; close rather than guess what
      * the client sends next. */
-    http_respond(c, resp.status, resp.content_type ? resp.content_type : "text/plain",
-                 &resp.headers, resp.body.data, resp.body.len, r->keep_alive && !r->upgrade);
+    bool keep = r->keep_alive && !r->upgrade;
+    const char *ctype = resp.content_type ? resp.content_type : "text/plain";
+    if (resp.file_fd < 0) {
+        http_respond(c, resp.status, ctype, &resp.headers, resp.body.data, resp.body.len, keep);
+    } else if (r->method == HTTP_HEAD || resp.status == 204 || resp.status == 304 || !resp.file_len) {
+        close(resp.file_fd); /* the head only (HEAD: Content-Length = file_len) */
+        http_respond(c, resp.status, ctype, &resp.headers, NULL,
+                     resp.status == 204 ? 0 : resp.file_len, keep);
+    } else {
+        file_start(c, &resp, ctype, keep);
+    }
+    http_timer(c);
     buf_free(&resp.headers);
     buf_free(&resp.body);
     free(path);
@@ -1350,6 +1626,17 @@ void net__conn_input(struct conn *c, const char *p, size_t len)
     while (len > 0) {
         switch (c->state) {
         case CONN_HTTP: {
+            if (c->fout) {
+                /* Pipelined input while a file body goes out: its answers
+                 * must follow the body, so it waits (file_done()). Reading is
+                 * paused meanwhile, so this is at most one read. */
+                if (len > 2 * NET_READ_BUF - c->http->stash.len) {
+                    conn_finish(c);
+                    return;
+                }
+                buf_append(&c->http->stash, p, len);
+                return;
+            }
             size_t used = http_input(c, p, len);
             if (used == 0 && c->state == CONN_HTTP)
                 return; /* cannot happen with http_parser; do not spin */
@@ -1384,6 +1671,8 @@ static void conn_eof(struct conn *c)
     uv_read_stop((uv_stream_t *)&c->tcp);
     switch (c->state) {
     case CONN_HTTP:
+        if (c->fout)
+            return; /* the file body goes on; file_done() closes (peer_done) */
         if (!c->out_head) {
             conn_finish(c);
             return;
@@ -1408,7 +1697,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread > 0) {
         net__conn_input(c, buf->base, (size_t)nread);
         /* HTTP back-pressure: read the next requests once the answers are out. */
-        if (c->state == CONN_HTTP && c->out_head && !c->read_paused) {
+        if (c->state == CONN_HTTP && (c->out_head || c->fout) && !c->read_paused) {
             uv_read_stop(s);
             c->read_paused = true;
         }
@@ -1507,7 +1796,7 @@ static void on_connection(uv_stream_t *server, int status)
         conn_finish(c);
         return;
     }
-    uv_timer_start(&c->timer, on_conn_timer, NET_HTTP_IDLE_MS, 0);
+    http_timer(c); /* idle until the first request's first byte */
 }
 
 struct conn *net__conn_new_unconnected(struct net *n)
@@ -1541,6 +1830,14 @@ int net_new(struct net **out, uv_loop_t *loop, const struct net_config *cfg,
         n->cfg.max_http_body = NET_DEFAULT_MAX_HTTP_BODY;
     if (!n->cfg.max_conns)
         n->cfg.max_conns = NET_DEFAULT_MAX_CONNS;
+    if (!n->cfg.http_idle_ms)
+        n->cfg.http_idle_ms = NET_DEFAULT_HTTP_IDLE_MS;
+    if (!n->cfg.http_head_ms)
+        n->cfg.http_head_ms = NET_DEFAULT_HTTP_HEAD_MS;
+    if (!n->cfg.http_request_ms)
+        n->cfg.http_request_ms = NET_DEFAULT_HTTP_REQUEST_MS;
+    if (!n->cfg.http_stall_ms)
+        n->cfg.http_stall_ms = NET_DEFAULT_HTTP_STALL_MS;
     n->cb = *cb;
     link_init(&n->conns);
     link_init(&n->flush);
@@ -1668,11 +1965,12 @@ void net_shutdown(struct net *n, void (*done)(void *arg), void *arg)
     /* conn_finish() does not unlink; conns leave the list in their close cb. */
     for (struct link *l = n->conns.next; l != &n->conns; l = l->next) {
         struct conn *c = CONTAINER_OF(l, struct conn, link);
-        if (c->state == CONN_HTTP)
-            conn_finish(c);
+        if (c->state == CONN_HTTP || (c->state == CONN_CLOSING && c->http))
+            conn_finish(c); /* plain HTTP, closing or not: at once (a closing one
+                               could otherwise wait for a slow reader) */
         else if (c->state == CONN_WS)
             ws_close(c, WSLAY_CODE_GOING_AWAY, NULL, "SERVER_SHUTDOWN");
-        /* CONN_CLOSING ends by its own timer at the latest. */
+        /* A closing WebSocket ends by its own 2 s timer at the latest. */
     }
     net_maybe_done(n);
 }

@@ -23,6 +23,7 @@
 #include "common/buf.h"
 
 #define NET_LOW_WATER (128u << 10) /* on_drain() threshold, bytes */
+#define NET_FILE_CHUNK (256u << 10) /* file bodies are read and queued in pieces of this size */
 
 struct net;
 struct conn;
@@ -45,13 +46,17 @@ struct http_req {
 };
 
 /* The response to fill in on_http(). net sends it after on_http() returns,
- * adds Content-Length and Connection, and frees body.
+ * adds Content-Length (not for 304) and Connection, and frees body.
  *
  * A file body: set file_fd to an open descriptor (net takes ownership and
- * closes it) and file_off/file_len to the byte range to send; body must then
- * be empty. net streams the range in chunks as the socket drains, so a large
- * blob is never held in memory. For HEAD only the headers go out
- * (Content-Length = file_len). */
+ * closes it, whatever happens) and file_off/file_len to the byte range to
+ * send; body is then ignored. net streams the range in chunks of
+ * NET_FILE_CHUNK read on libuv's thread pool, reading the next one only when
+ * the socket has taken the previous ones, so a download costs at most
+ * NET_FILE_CHUNK * 3 bytes of memory whatever the file size. For HEAD, 204
+ * and 304 only the headers go out (HEAD: Content-Length = file_len). If the
+ * file turns out shorter than file_len while it is sent, the connection is
+ * closed (the peer sees a truncated body, never wrong bytes). */
 struct http_resp {
     int status;                  /* default 404 */
     const char *content_type;    /* static string; default "text/plain" */
@@ -69,6 +74,14 @@ struct net_config {
     size_t max_http_header;      /* total bytes of a request's head; above: 431 */
     size_t max_http_body;        /* largest plain HTTP request body; above: 413 */
     unsigned max_conns;          /* connections beyond this are refused (closed at accept) */
+    /* HTTP time limits in ms (0 = the default in brackets). None of them is
+     * reset by reading bytes, so trickling input buys no time. */
+    unsigned http_idle_ms;       /* keep-alive: from accept or the end of a response to
+                                    the next request's first byte [30000] */
+    unsigned http_head_ms;       /* from a request's first byte to the end of its head [30000] */
+    unsigned http_request_ms;    /* from a request's first byte to the end of its body [120000] */
+    unsigned http_stall_ms;      /* a response the peer takes no bytes of for this long is
+                                    dropped [60000] */
 };
 
 struct net_callbacks {

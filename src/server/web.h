@@ -14,4 +14,16 @@ void web_free(struct server *srv);
 /* net_callbacks.on_http for both listeners; ud is the struct server. */
 void web_on_http(void *ud, const struct http_req *req, struct http_resp *resp);
 
+/* The origins of §3.1, from the configuration (the strings live as long as
+ * srv; they may be called before web_init()):
+ *   httpUnsafeOrigin: --origin, or http://localhost:<port>;
+ *   httpSafeOrigin:   --sandbox-origin, or the unsafe origin with the
+ *                     sandbox port (--sandbox-port, else port + 1), as the
+ *                     reference derives it (url.port = httpPort + 1);
+ *   web_acao():       Access-Control-Allow-Origin = permittedEmbedders: the
+ *                     safe origin, or "*" while enableEmbedding is on. */
+const char *web_unsafe_origin(struct server *srv);
+const char *web_safe_origin(struct server *srv);
+const char *web_acao(struct server *srv);
+
 #endif
