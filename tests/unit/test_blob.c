@@ -1,0 +1,326 @@
+/* Unit tests: src/storage/blob.c. Ids, safe keys and paths; staging, commit
+ * (owned, unowned, never over a live blob), cancel; upload cookies (rotation,
+ * constant-time compare, 5-minute expiry by mtime); archive and restore.
+ * (Range headers and validators: protocol/httputil.c, test_httputil.c.) */
+#include "test.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "storage/blob.h"
+#include "storage/fsutil.h"
+
+#define ID "0123456789abcdef0123456789abcdef0123456789abcdef"
+#define ID2 "abcdef0123456789abcdef0123456789abcdef0123456789"
+#define KEY "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/abcd=" /* 43: too short */
+#define KEY44 "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/abcde="
+#define SK44 "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+-abcde="
+
+static char g_root[256];
+
+static int setup(void **state)
+{
+    snprintf(g_root, sizeof g_root, "/tmp/bp-blob-test-XXXXXX");
+    assert_non_null(mkdtemp(g_root));
+    assert_int_equal(blob_init(g_root), 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_root);
+    assert_int_equal(system(cmd), 0);
+    return 0;
+}
+
+static void read_file(const char *path, struct buf *b)
+{
+    buf_reset(b);
+    assert_int_equal(fsu_read(path, 1 << 20, b), 0);
+}
+
+static void rel(char *out, size_t cap, const char *rest)
+{
+    snprintf(out, cap, "%s/%s", g_root, rest);
+}
+
+static void test_ids_and_paths(void **state)
+{
+    assert_true(blob_id_valid(ID, 48));
+    assert_false(blob_id_valid(ID, 47));
+    assert_false(blob_id_valid("0123456789ABCDEF0123456789abcdef0123456789abcdef", 48)); /* upper case */
+    assert_false(blob_id_valid("0123456789abcdef0123456789abcdef0123456789abcdeg", 48));
+    assert_false(blob_id_valid("../456789abcdef0123456789abcdef0123456789abcdef", 48));
+    assert_false(blob_id_valid(NULL, 0));
+
+    char sk[BLOB_SAFE_KEY_LEN + 1];
+    assert_int_equal(blob_safe_key(KEY44, 44, sk), 0);
+    assert_string_equal(sk, SK44);
+    assert_true(blob_safe_key_valid(sk, 44));
+    assert_false(blob_safe_key_valid(KEY44, 44)); /* '/' is not allowed in a safe key */
+    assert_int_equal(blob_safe_key(KEY, 43, sk), BP_EBADID);
+    assert_int_equal(blob_safe_key("AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/abc.e=", 44, sk), BP_EBADID);
+
+    char p[512], want[512];
+    assert_int_equal(blob_path(p, sizeof p, "/r", ID, BLOB_DATA), 0);
+    assert_string_equal(p, "/r/blob/01/" ID);
+    assert_int_equal(blob_path(p, sizeof p, "/r", ID, BLOB_META), 0);
+    assert_string_equal(p, "/r/blob/01/" ID ".metadata.ndjson");
+    assert_int_equal(blob_path(p, sizeof p, "/r", ID, BLOB_ACTIVITY), 0);
+    assert_string_equal(p, "/r/blob/01/" ID ".activity");
+    assert_int_equal(blob_path(p, sizeof p, "/r", ID, BLOB_PLACEHOLDER), 0);
+    assert_string_equal(p, "/r/blob/01/" ID ".placeholder");
+    assert_int_equal(blob_archive_path(p, sizeof p, "/r", ID, BLOB_META), 0);
+    assert_string_equal(p, "/r/data/archive/blob/01/" ID ".metadata.ndjson");
+    assert_int_equal(blob_archive_path(p, sizeof p, "/r", ID, BLOB_PLACEHOLDER), BP_EBADID);
+    assert_int_equal(blob_stage_path(p, sizeof p, "/r", SK44, false), 0);
+    assert_string_equal(p, "/r/blobstage/Ab/" SK44);
+    assert_int_equal(blob_stage_path(p, sizeof p, "/r", SK44, true), 0);
+    assert_string_equal(p, "/r/blobstage/Ab/" SK44 ".cookie");
+    assert_int_equal(blob_stage_path(p, sizeof p, "/r", KEY44, false), BP_EBADID);
+    assert_int_equal(blob_path(p, sizeof p, "/r", "x/../y", BLOB_DATA), BP_EBADID);
+    assert_int_equal(blob_path(p, 20, "/r", ID, BLOB_DATA), BP_ETOOBIG);
+
+    /* blob_init: the directories and the checkup page's placeholder.txt */
+    struct buf b = BUF_INIT;
+    rel(want, sizeof want, "blob/placeholder.txt");
+    read_file(want, &b);
+    assert_string_equal(b.data, "PLACEHOLDER\n");
+    rel(want, sizeof want, "blobstage");
+    assert_true(fsu_exists(want));
+    rel(want, sizeof want, "data/archive/blob");
+    assert_true(fsu_exists(want));
+    buf_free(&b);
+}
+
+static void test_stage_commit_cancel(void **state)
+{
+    char p[512];
+    struct buf b = BUF_INIT;
+    uint64_t size = 7;
+    /* nothing staged */
+    assert_int_equal(blob_stage_size(g_root, SK44, &size), BP_ENOENT);
+    assert_int_equal(blob_stage_cancel(g_root, SK44), BP_ENOENT);
+    assert_int_equal(blob_commit(g_root, SK44, ID, NULL, false), BP_ENOENT);
+    assert_false(blob_exists(g_root, ID));
+    /* two chunks, then commit */
+    assert_int_equal(blob_stage_append(g_root, SK44, "hello ", 6, false), 0);
+    assert_int_equal(blob_stage_append(g_root, SK44, "world", 5, true), 0);
+    assert_int_equal(blob_stage_size(g_root, SK44, &size), 0);
+    assert_int_equal(size, 11);
+    char cookie[BLOB_COOKIE_LEN + 1];
+    assert_int_equal(blob_cookie_new(g_root, SK44, cookie), 0);
+    /* a stray metadata log of the target id must not survive an unowned commit */
+    assert_int_equal(blob_meta_append(g_root, ID, "{\"owners\":[\"someone\"]}", 22, false), 0);
+    assert_int_equal(blob_commit(g_root, SK44, ID, NULL, true), 0);
+    assert_int_equal(blob_size(g_root, ID, &size, NULL), 0);
+    assert_int_equal(size, 11);
+    blob_path(p, sizeof p, g_root, ID, BLOB_DATA);
+    read_file(p, &b);
+    assert_string_equal(b.data, "hello world");
+    blob_path(p, sizeof p, g_root, ID, BLOB_META);
+    assert_false(fsu_exists(p));
+    assert_int_equal(blob_stage_size(g_root, SK44, &size), BP_ENOENT);
+    blob_stage_path(p, sizeof p, g_root, SK44, true);
+    assert_false(fsu_exists(p)); /* the cookie went with the commit */
+
+    /* never over a live blob; the stage stays for another id */
+    assert_int_equal(blob_stage_append(g_root, SK44, "again", 5, false), 0);
+    assert_int_equal(blob_commit(g_root, SK44, ID, NULL, false), BP_EEXIST);
+    assert_int_equal(blob_commit(g_root, SK44, ID, KEY44, false), BP_EEXIST);
+    blob_path(p, sizeof p, g_root, ID, BLOB_DATA);
+    read_file(p, &b);
+    assert_string_equal(b.data, "hello world");
+    blob_path(p, sizeof p, g_root, ID, BLOB_META);
+    assert_false(fsu_exists(p)); /* EEXIST wrote no owners */
+
+    /* owned: metadata first, one line */
+    assert_int_equal(blob_commit(g_root, SK44, ID2, "bad\"key", false), BP_EINVAL);
+    assert_int_equal(blob_commit(g_root, SK44, ID2, KEY44, false), 0);
+    assert_int_equal(blob_meta_read(g_root, ID2, &b), 0);
+    blob_path(p, sizeof p, g_root, ID2, BLOB_META);
+    read_file(p, &b);
+    assert_string_equal(b.data, "{\"owners\":[\"" KEY44 "\"]}\n");
+    /* Q17: later metadata lines go to the blob's own log */
+    assert_int_equal(blob_meta_append(g_root, ID2, "[\"ADD_OWNERS\",[\"x\"],1]", 22, false), 0);
+    read_file(p, &b);
+    assert_string_equal(b.data, "{\"owners\":[\"" KEY44 "\"]}\n[\"ADD_OWNERS\",[\"x\"],1]\n");
+
+    /* owned commit of an empty stage slot: ENOENT, and no metadata left behind */
+    const char *id3 = "ffffffffffffffffffffffffffffffffffffffffffffffff";
+    assert_int_equal(blob_commit(g_root, SK44, id3, KEY44, false), BP_ENOENT);
+    blob_path(p, sizeof p, g_root, id3, BLOB_META);
+    assert_false(fsu_exists(p));
+
+    /* cancel */
+    assert_int_equal(blob_stage_append(g_root, SK44, "x", 1, false), 0);
+    assert_int_equal(blob_stage_cancel(g_root, SK44), 0);
+    assert_int_equal(blob_stage_size(g_root, SK44, &size), BP_ENOENT);
+    assert_int_equal(blob_stage_cancel(g_root, SK44), BP_ENOENT);
+    /* bad keys and ids never reach the disk */
+    assert_int_equal(blob_stage_append(g_root, "../../etc/passwd", "x", 1, false), BP_EBADID);
+    assert_int_equal(blob_commit(g_root, SK44, "../x", NULL, false), BP_EBADID);
+    buf_free(&b);
+}
+
+static void set_mtime_ago(const char *path, long long ms_ago)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long long t = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 - ms_ago;
+    struct timespec ts[2] = {{.tv_sec = t / 1000, .tv_nsec = (t % 1000) * 1000000},
+                             {.tv_sec = t / 1000, .tv_nsec = (t % 1000) * 1000000}};
+    assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static long long now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void test_cookies(void **state)
+{
+    char c1[BLOB_COOKIE_LEN + 1], c2[BLOB_COOKIE_LEN + 1], p[512];
+    /* none yet */
+    assert_int_equal(blob_cookie_check(g_root, SK44, "00000000000000000000000000000000", 32, now_ms()),
+                     BP_EFORBIDDEN);
+    assert_int_equal(blob_cookie_new(g_root, SK44, c1), 0);
+    assert_int_equal(strlen(c1), 32);
+    for (int i = 0; i < 32; i++)
+        assert_true((c1[i] >= '0' && c1[i] <= '9') || (c1[i] >= 'a' && c1[i] <= 'f'));
+    assert_int_equal(blob_cookie_check(g_root, SK44, c1, 32, now_ms()), 0);
+    /* wrong length, wrong bytes */
+    assert_int_equal(blob_cookie_check(g_root, SK44, c1, 31, now_ms()), BP_EFORBIDDEN);
+    assert_int_equal(blob_cookie_check(g_root, SK44, "", 0, now_ms()), BP_EFORBIDDEN);
+    char bad[33];
+    memcpy(bad, c1, 33);
+    bad[31] = bad[31] == '0' ? '1' : '0';
+    assert_int_equal(blob_cookie_check(g_root, SK44, bad, 32, now_ms()), BP_EFORBIDDEN);
+    /* rotation: the old one stops working */
+    assert_int_equal(blob_cookie_new(g_root, SK44, c2), 0);
+    assert_string_not_equal(c1, c2);
+    assert_int_equal(blob_cookie_check(g_root, SK44, c1, 32, now_ms()), BP_EFORBIDDEN);
+    assert_int_equal(blob_cookie_check(g_root, SK44, c2, 32, now_ms()), 0);
+    /* expiry by the file's mtime: 4:50 old is fine, 5:10 is not */
+    blob_stage_path(p, sizeof p, g_root, SK44, true);
+    set_mtime_ago(p, 290 * 1000);
+    assert_int_equal(blob_cookie_check(g_root, SK44, c2, 32, now_ms()), 0);
+    set_mtime_ago(p, 310 * 1000);
+    assert_int_equal(blob_cookie_check(g_root, SK44, c2, 32, now_ms()), BP_EFORBIDDEN);
+    /* a fresh cookie is fresh again */
+    assert_int_equal(blob_cookie_new(g_root, SK44, c1), 0);
+    assert_int_equal(blob_cookie_check(g_root, SK44, c1, 32, now_ms()), 0);
+    /* a bad key is refused, not a path */
+    assert_int_equal(blob_cookie_check(g_root, "../x", c1, 32, now_ms()), BP_EFORBIDDEN);
+    assert_int_equal(blob_cookie_new(g_root, "../x", c1), BP_EBADID);
+}
+
+static void test_archive_restore(void **state)
+{
+    char p[512], a[512];
+    struct buf b = BUF_INIT;
+    uint64_t size;
+    assert_int_equal(blob_archive(g_root, ID, "R"), BP_ENOENT);
+    assert_int_equal(blob_activity_touch(g_root, ID, 5), BP_ENOENT); /* no lone activity files */
+    blob_path(p, sizeof p, g_root, ID, BLOB_ACTIVITY);
+    assert_false(fsu_exists(p));
+
+    assert_int_equal(blob_stage_append(g_root, SK44, "v1", 2, false), 0);
+    assert_int_equal(blob_commit(g_root, SK44, ID, KEY44, false), 0);
+    assert_int_equal(blob_activity_touch(g_root, ID, 1234), 0);
+    read_file(p, &b);
+    assert_string_equal(b.data, "1234");
+    /* at most one write a minute (by the file's mtime) */
+    assert_int_equal(blob_activity_touch(g_root, ID, now_ms()), 0);
+    read_file(p, &b);
+    assert_string_equal(b.data, "1234"); /* written just now */
+    set_mtime_ago(p, 120 * 1000);
+    long long t = now_ms();
+    char want[32];
+    assert_int_equal(blob_activity_touch(g_root, ID, t), 0);
+    snprintf(want, sizeof want, "%lld", t);
+    read_file(p, &b);
+    assert_string_equal(b.data, want);
+    assert_int_equal(blob_activity_touch(g_root, ID, t + 1000), 0);
+    read_file(p, &b);
+    assert_string_equal(b.data, want);
+    assert_int_equal(blob_activity_touch(g_root, ID, t + 61000), 0);
+    snprintf(want, sizeof want, "%lld", t + 61000);
+    read_file(p, &b);
+    assert_string_equal(b.data, want);
+
+    assert_int_equal(blob_archive(g_root, ID, "MYREASON"), 0);
+    assert_false(blob_exists(g_root, ID));
+    struct buf reason = BUF_INIT;
+    assert_int_equal(blob_size(g_root, ID, &size, &reason), BP_EDELETED);
+    assert_int_equal(size, 0);
+    assert_string_equal(reason.data, "MYREASON");
+    blob_archive_path(a, sizeof a, g_root, ID, BLOB_DATA);
+    read_file(a, &b);
+    assert_string_equal(b.data, "v1");
+    blob_archive_path(a, sizeof a, g_root, ID, BLOB_META);
+    assert_true(fsu_exists(a));
+    blob_archive_path(a, sizeof a, g_root, ID, BLOB_ACTIVITY);
+    assert_true(fsu_exists(a));
+    blob_path(p, sizeof p, g_root, ID, BLOB_META);
+    assert_false(fsu_exists(p));
+    assert_int_equal(blob_meta_read(g_root, ID, &b), BP_ENOENT);
+
+    /* restore: refused over a live blob */
+    assert_int_equal(blob_stage_append(g_root, SK44, "live", 4, false), 0);
+    assert_int_equal(blob_commit(g_root, SK44, ID, NULL, false), 0);
+    assert_int_equal(blob_restore(g_root, ID), BP_EEXIST);
+    blob_path(p, sizeof p, g_root, ID, BLOB_DATA);
+    read_file(p, &b);
+    assert_string_equal(b.data, "live");
+    /* archiving again overwrites the earlier archive, metadata included
+     * (this blob has none, so the old archived log goes) */
+    assert_int_equal(blob_archive(g_root, ID, NULL), 0);
+    blob_archive_path(a, sizeof a, g_root, ID, BLOB_DATA);
+    read_file(a, &b);
+    assert_string_equal(b.data, "live");
+    blob_archive_path(a, sizeof a, g_root, ID, BLOB_META);
+    assert_false(fsu_exists(a));
+    blob_archive_path(a, sizeof a, g_root, ID, BLOB_ACTIVITY);
+    assert_false(fsu_exists(a));
+    /* no reason: the earlier placeholder is still there */
+    buf_reset(&reason);
+    assert_int_equal(blob_size(g_root, ID, &size, &reason), BP_EDELETED);
+
+    /* restore: back, placeholder gone */
+    assert_int_equal(blob_restore(g_root, ID), 0);
+    assert_int_equal(blob_size(g_root, ID, &size, NULL), 0);
+    assert_int_equal(size, 4);
+    blob_path(p, sizeof p, g_root, ID, BLOB_PLACEHOLDER);
+    assert_false(fsu_exists(p));
+    assert_int_equal(blob_restore(g_root, ID), BP_EEXIST);
+    assert_int_equal(blob_restore(g_root, ID2), BP_ENOENT);
+
+    /* an empty placeholder counts as none */
+    assert_int_equal(blob_archive(g_root, ID, NULL), 0);
+    assert_int_equal(fsu_write_atomic(p, "", 0, false), 0);
+    assert_int_equal(blob_size(g_root, ID, &size, NULL), BP_ENOENT);
+    buf_free(&b);
+    buf_free(&reason);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ids_and_paths, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stage_commit_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cookies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_archive_restore, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
