@@ -3,6 +3,7 @@
  * lists a bug (RESET_ALLOWED is implemented as intended). */
 #include "protocol/meta.h"
 
+#include <limits.h>
 #include <string.h>
 
 static bool valid_key(const json_t *k)
@@ -353,8 +354,16 @@ long long meta_expire(const json_t *meta)
     const json_t *e = json_object_get(meta, "expire");
     if (json_is_integer(e))
         return (long long)json_integer_value(e);
-    if (json_is_real(e))
-        return (long long)json_real_value(e);
+    if (json_is_real(e)) {
+        /* Clamp before converting: a legacy channel may hold 1e+303, and an
+         * out-of-range double -> integer conversion is undefined. */
+        double d = json_real_value(e);
+        if (!(d == d) || d <= 0)
+            return 0;
+        if (d >= 9.2e18)
+            return LLONG_MAX;
+        return (long long)d;
+    }
     return 0;
 }
 

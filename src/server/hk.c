@@ -29,7 +29,9 @@
  * rest waits for on_drain. A stream reads the log with store_iter from its
  * start offset to the size the log had when the request arrived.
  */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <utlist.h>
 
@@ -41,6 +43,7 @@
 #include "protocol/msg.h"
 #include "protocol/rawjson.h"
 #include "server/server.h"
+#include "storage/tasks.h"
 
 enum hs_kind { HS_HISTORY, HS_RANGE, HS_FULL };
 
@@ -323,15 +326,51 @@ static char *dump_or_null(const json_t *v)
     return v ? jsonw_dump(v, NULL) : xstrdup("null");
 }
 
+/* metadata.expire at creation: seconds from now, made absolute (ms). The
+ * reference does `if (expire) expire = +expire * 1000 + now`: falsy values
+ * stay as they are, numeric strings count as numbers, anything else becomes
+ * NaN (stored as null). Absurd values are clamped to JavaScript's last date
+ * (8.64e15 ms), which keeps the stored value an integer (the reference would
+ * store e.g. 1e+303). */
+static void set_expire(json_t *m, long long now)
+{
+    json_t *exp = json_object_get(m, "expire");
+    double secs;
+    if (!exp || json_is_null(exp) || json_is_false(exp) || (json_is_number(exp) && json_number_value(exp) == 0) ||
+        (json_is_string(exp) && json_string_length(exp) == 0))
+        return;
+    if (json_is_number(exp)) {
+        secs = json_number_value(exp);
+    } else if (json_is_true(exp)) {
+        secs = 1;
+    } else if (json_is_string(exp)) {
+        char *end;
+        secs = strtod(json_string_value(exp), &end);
+        while (*end == ' ' || *end == '\t' || *end == '\n')
+            end++;
+        if (*end || end == json_string_value(exp)) {
+            json_object_set_new(m, "expire", json_null());
+            return;
+        }
+    } else {
+        json_object_set_new(m, "expire", json_null());
+        return;
+    }
+    if (!isfinite(secs)) {
+        json_object_set_new(m, "expire", json_null()); /* NaN, Infinity: JSON.stringify gives null */
+        return;
+    }
+    const double max = 8.64e15;
+    double abs_ms = secs * 1000 + (double)now;
+    abs_ms = abs_ms > max ? max : abs_ms < -max ? -max : abs_ms;
+    json_object_set_new(m, "expire", json_integer((json_int_t)abs_ms));
+}
+
 /* Builds the metadata for a channel this request creates (NETFLUX.md §3.3). */
 static json_t *creation_meta(struct server *srv, const json_t *cfg_meta, const char *chan)
 {
     json_t *m = json_is_object(cfg_meta) ? json_deep_copy(cfg_meta) : json_object();
-    json_t *exp = json_object_get(m, "expire");
-    if (json_is_number(exp)) {
-        double secs = json_number_value(exp);
-        json_object_set_new(m, "expire", json_integer((json_int_t)(server_now_ms() + (long long)(secs * 1000))));
-    }
+    set_expire(m, server_now_ms());
     json_object_del(m, "forcePlaceholder");
     json_t *sd = json_object_get(m, "selfdestruct");
     if (sd && !json_is_false(sd) && !json_is_null(sd) &&
@@ -428,7 +467,10 @@ static void get_history(struct server *srv, struct user *u, const json_t *seq, c
                     store_chan_release(srv->store, sc);
                     goto out;
                 }
+                long long exp_ms = meta_expire(nm);
                 nf_channel_set_meta(ch, nm);
+                if (exp_ms)
+                    tasks_add_expire(srv, exp_ms, chan_name); /* logged on failure, as the reference */
                 buf_append(&body, line, ml);
                 free(line);
                 send_body(srv, u, &body, prio);
@@ -704,6 +746,7 @@ void hk_on_direct(struct server *srv, struct user *u, const json_t *seq, const c
             if (!ch || !nf_is_member(ch, u))
                 hk_send_notice(srv, u, nb.data);
             buf_free(&nb);
+            hk_expired_access(srv, chan, meta);
             json_decref(own);
             json_decref(root);
             return;
@@ -745,7 +788,13 @@ static void pending_free(struct pending *p)
 static void release(struct pending *p)
 {
     struct channel *ch = p->ch;
-    if (ch->live) {
+    if (ch->name_len == 33) {
+        /* The admin broadcast channel has no member list: its messages (only
+         * WRITE_PRIVATE_MESSAGE by an admin) go to every connected user, as
+         * chainpad-server's getChannelUserList does for 33-char channels. */
+        struct user *to, *tmp;
+        HASH_ITER(hh, p->srv->users, to, tmp) nf_send_sbuf(to, p->out);
+    } else if (ch->live) {
         struct membership *m;
         DL_FOREACH2(ch->members, m, cnext) if (m->u != p->u || p->wpm) nf_send_sbuf(m->u, p->out);
     }
@@ -1073,6 +1122,7 @@ void hk_channel_write(struct server *srv, struct user *u, struct channel *ch, co
         if (!member)
             hk_send_notice(srv, u, nb.data);
         buf_free(&nb);
+        hk_expired_access(srv, ch->name, meta);
         return;
     }
     if (!store_id_valid(ch->name, ch->name_len)) {
@@ -1101,13 +1151,62 @@ void hk_shutdown(struct server *srv)
     srv->dur_head = srv->dur_tail = NULL;
 }
 
-/* STUB until the channel-API work: see server.h. */
+/* ---- archive, restore, expiry ------------------------------------------ */
+
+int hk_archive_channel_then(struct server *srv, const char *id, const char *reason, void (*archived)(void *arg),
+                            void *arg)
+{
+    if (!store_id_valid(id, strlen(id)))
+        return BP_EBADID;
+    int rc = store_archive(srv->store, id, reason);
+    if (rc < 0)
+        return rc;
+    if (archived)
+        archived(arg);
+    struct channel *ch = nf_channel_find(srv, id);
+    if (ch) {
+        if (reason) {
+            struct buf b = BUF_INIT;
+            error_body(&b, "EDELETED", reason, id, NULL);
+            notify_members(ch, b.data);
+            buf_free(&b);
+        }
+        ch->deleted = true;  /* writes still queued are refused (EDELETED) */
+        nf_channel_drop(ch); /* no LEAVE frames (observed) */
+    }
+    return 0;
+}
+
 int hk_archive_channel(struct server *srv, const char *id, const char *reason)
 {
-    return store_archive(srv->store, id, reason);
+    return hk_archive_channel_then(srv, id, reason, NULL, NULL);
 }
 
 int hk_restore_channel(struct server *srv, const char *id)
 {
-    return BP_ENOENT;
+    int rc = store_restore(srv->store, id);
+    if (rc < 0)
+        return rc;
+    struct channel *ch = nf_channel_find(srv, id);
+    if (ch && ch->name_len == 32)
+        nf_channel_set_meta(ch, nf_meta_read(srv, id)); /* it was read while the channel was gone */
+    return 0;
+}
+
+#define EXPIRE_OVERDUE_MS (24LL * 3600 * 1000)
+
+void hk_expired_access(struct server *srv, const char *id, const json_t *meta)
+{
+    long long e = meta ? meta_expire(meta) : 0;
+    if (!e || server_now_ms() - e < EXPIRE_OVERDUE_MS)
+        return;
+    /* Its EXPIRE task did not run (no task, a lost task directory): archive
+     * it now, as the reference's checkExpired does. The members have just had
+     * the EEXPIRED notice; the channel stays in memory with its metadata, so
+     * they keep being refused until they leave. */
+    int rc = store_archive(srv->store, id, "EXPIRED");
+    if (rc == 0)
+        LOG_INFO("hk: channel %s found more than a day past its expiry: archived", id);
+    else if (rc != BP_ENOENT)
+        LOG_WARN("hk: archiving the expired channel %s: %s", id, bp_strerror(rc));
 }

@@ -21,6 +21,7 @@
 #include "protocol/meta.h"
 #include "protocol/rawjson.h"
 #include "server/server.h"
+#include "storage/tasks.h"
 
 /* ---- sending ---------------------------------------------------------- */
 
@@ -162,7 +163,7 @@ void nf_selfdestruct_sweep(struct server *srv, bool all)
             continue;
         LL_DELETE(srv->doomed, d);
         if (!all && !nf_channel_find(srv, d->id)) {
-            int rc = store_archive(srv->store, d->id, NULL);
+            int rc = hk_archive_channel(srv, d->id, NULL);
             LOG_INFO("nf: self-destructed channel %s archived%s%s", d->id, rc ? ": " : "",
                      rc ? bp_strerror(rc) : "");
         }
@@ -526,6 +527,12 @@ static void cmd_msg(struct server *srv, struct user *u, const json_t *seq, json_
             hk_on_direct(srv, u, seq, json_string_value(payload), json_string_length(payload));
         return; /* a non-string payload gets nothing at all (observed) */
     }
+    if (len == 33) {
+        /* Admin broadcast channel: only the admin RPC writes it (NETFLUX.md
+         * §4.6); refused whether or not the channel is in memory. */
+        nf_send_error(u, seq, NULL, NULL);
+        return;
+    }
     struct user *to = NULL;
     if (len == NF_ID_LEN)
         HASH_FIND_STR(srv->users, name, to);
@@ -547,10 +554,6 @@ static void cmd_msg(struct server *srv, struct user *u, const json_t *seq, json_
     }
     const json_t *content = json_array_get(frame, 3);
     bool member = nf_is_member(ch, u);
-    if (len == 33) {
-        nf_send_error(u, seq, NULL, NULL); /* admin channel: only the admin RPC writes */
-        return;
-    }
     if (json_is_string(content) && len != 34) {
         hk_channel_write(srv, u, ch, seq, frame);
         return;

@@ -17,10 +17,12 @@
  * A verified signed RPC adds its key to the connection's authenticated set,
  * which restricted channels check (§1.7); DESTROY removes it (no reply).
  *
- * Implemented so far: what the Netflux core and its conformance items need
- * (COOKIE, DESTROY, IS_NEW_CHANNEL, GET_METADATA, WRITE_PRIVATE_MESSAGE,
- * SET_METADATA, REMOVE_OWNED_CHANNEL, CLEAR_OWNED_CHANNEL). The other commands
- * of §2 answer as the reference does for a command it does not know.
+ * The channel-side commands live here (g_core): COOKIE, DESTROY,
+ * EXPIRE_SESSION, IS_NEW_CHANNEL, GET_METADATA, GET_FILE_SIZE,
+ * GET_DELETED_PADS, GET_MULTIPLE_FILE_SIZE, WRITE_PRIVATE_MESSAGE,
+ * DELETE_MAILBOX_MESSAGE, SET_METADATA, REMOVE_OWNED_CHANNEL,
+ * CLEAR_OWNED_CHANNEL, TRIM_HISTORY. Uploads, pins and admin commands come
+ * from their modules' tables (g_tables).
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -40,6 +42,7 @@
 #include "server/server.h"
 
 #define SESSION_IDLE_MS (300 * 1000) /* sessions idle this long are dropped */
+#define COOKIE_MAX_AGE_MS (300 * 1000 + 5000) /* 300 s after its 5 s-rounded time (Q1) */
 
 struct session {
     char key[45];          /* edPublic (unsafe form, 44 chars) */
@@ -150,8 +153,22 @@ static bool cookie_valid(struct server *srv, const struct session *s, const json
     if (!p1 || !p2 || strchr(p2 + 1, '|'))
         return false;
     size_t pidlen = (size_t)(p2 - p1 - 1);
-    return pidlen == strlen(srv->rpc_pid) && memcmp(p1 + 1, srv->rpc_pid, pidlen) == 0 &&
-           strcmp(p2 + 1, s->token) == 0;
+    if (!(pidlen == strlen(srv->rpc_pid) && memcmp(p1 + 1, srv->rpc_pid, pidlen) == 0 &&
+          strcmp(p2 + 1, s->token) == 0))
+        return false;
+    /* Q1: the age check the reference means to do (its Date parsing makes it
+     * a no-op). A cookie is good for COOKIE_MAX_AGE_MS after the reply that
+     * carried it; every reply carries a fresh one, so only a request replayed
+     * later than that, or a client idle that long (which recovers with one
+     * COOKIE round trip, §1.11), is refused. */
+    long long t = 0;
+    for (const char *d = c; d < p1; d++) {
+        if (*d < '0' || *d > '9' || t > 1000000000000000LL)
+            return false;
+        t = t * 10 + (*d - '0');
+    }
+    long long now = server_now_ms();
+    return p1 > c && t <= now + 5000 && now - t <= COOKIE_MAX_AGE_MS;
 }
 
 void rpc_sessions_expire(struct server *srv)
@@ -255,37 +272,63 @@ static bool is_chan32(const json_t *v)
     return json_is_string(v) && json_string_length(v) == 32 && store_id_valid(json_string_value(v), 32);
 }
 
+/* The reference's Core.isValidId: 32, 33 or 48 chars of [A-Za-z0-9=+-]. */
+static bool is_valid_id(const json_t *v)
+{
+    size_t n = json_is_string(v) ? json_string_length(v) : 0;
+    return (n == 32 || n == 33 || n == 48) && store_id_valid(json_string_value(v), n);
+}
+
+/* {"restricted":true,"allowed":[...owners,...allowed],"rejected":true}: what
+ * a stranger learns of a restricted channel (whom to ask). */
+static json_t *rejected_meta(const json_t *m)
+{
+    json_t *allowed = json_array();
+    if (json_is_array(json_object_get(m, "owners")))
+        json_array_extend(allowed, json_object_get(m, "owners"));
+    if (json_is_array(json_object_get(m, "allowed")))
+        json_array_extend(allowed, json_object_get(m, "allowed"));
+    return json_pack("{s:b,s:o,s:b}", "restricted", 1, "allowed", allowed, "rejected", 1);
+}
+
+/* GET_METADATA (§2.2). Every invalid id is INVALID_CHAN: the reference's
+ * isValidId already includes the length, so its INVALID_CHAN_LENGTH branch
+ * is unreachable. */
 static void anon_get_metadata(const struct rpc_ctx *c, const json_t *arg)
 {
-    if (!json_is_string(arg) || (json_string_length(arg) != 32 && json_string_length(arg) != 33 &&
-                                 json_string_length(arg) != 48)) {
-        reply_error(c->srv, c->u, c->txid, "INVALID_CHAN_LENGTH");
-        return;
-    }
-    if (!is_chan32(arg)) {
-        /* 33 (admin) and 48 (blob) ids: the API issue brings them. */
-        reply_anon(c->srv, c->u, c->txid, "{}");
+    if (!is_valid_id(arg)) {
+        reply_error(c->srv, c->u, c->txid, "INVALID_CHAN");
         return;
     }
     const char *id = json_string_value(arg);
-    json_t *m = load_meta(c->srv, id);
-    if (!m) {
-        struct buf reason = BUF_INIT;
-        if (store_placeholder(c->srv->store, id, &reason) == 0)
-            reply_error(c->srv, c->u, c->txid, reason.data ? reason.data : "");
-        else
-            reply_anon(c->srv, c->u, c->txid, "{}");
-        buf_free(&reason);
-        return;
+    size_t len = json_string_length(arg);
+    json_t *m;
+    if (len == 33) {
+        /* The admin broadcast channel: made-up metadata, owners = the admins. */
+        m = json_pack("{s:s,s:I,s:O}", "channel", id, "creation", (json_int_t)server_now_ms(), "owners",
+                      c->srv->settings.admins);
+    } else if (len == 48) {
+        if (!files_blob_id_valid(id, len)) {
+            reply_error(c->srv, c->u, c->txid, "INVALID_ID");
+            return;
+        }
+        m = files_blob_meta(c->srv, id); /* {} when it has none, deleted included */
+    } else {
+        m = load_meta(c->srv, id);
+        if (!m) {
+            struct buf reason = BUF_INIT;
+            if (store_placeholder(c->srv->store, id, &reason) == 0)
+                reply_error(c->srv, c->u, c->txid, reason.data ? reason.data : "");
+            else
+                reply_anon(c->srv, c->u, c->txid, "{}");
+            buf_free(&reason);
+            return;
+        }
     }
+    if (!m)
+        m = json_object();
     if (meta_restricted(m) && !nf_user_has_allowed_key(c->u, m)) {
-        /* A stranger learns only that it is restricted and whom to ask. */
-        json_t *allowed = json_array();
-        if (json_is_array(json_object_get(m, "owners")))
-            json_array_extend(allowed, json_object_get(m, "owners"));
-        if (json_is_array(json_object_get(m, "allowed")))
-            json_array_extend(allowed, json_object_get(m, "allowed"));
-        json_t *r = json_pack("{s:b,s:o,s:b}", "restricted", 1, "allowed", allowed, "rejected", 1);
+        json_t *r = rejected_meta(m);
         json_decref(m);
         m = r;
     }
@@ -293,6 +336,60 @@ static void anon_get_metadata(const struct rpc_ctx *c, const json_t *arg)
     reply_anon(c->srv, c->u, c->txid, s);
     free(s);
     json_decref(m);
+}
+
+/* GET_DELETED_PADS [ids] (§2.2): the ids whose size is exactly 0; ids that
+ * give an error (bad id, deleted blob with a placeholder) are left out. */
+static void anon_get_deleted_pads(const struct rpc_ctx *c, const json_t *arg)
+{
+    if (!json_is_array(arg)) {
+        rpc_reply_error(c, "INVALID_LIST");
+        return;
+    }
+    struct buf out = BUF_INIT;
+    buf_appendc(&out, '[');
+    bool first = true;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(arg, i, v) {
+        uint64_t size = 0;
+        if (!json_is_string(v) ||
+            files_id_size(c->srv, json_string_value(v), json_string_length(v), &size, NULL) < 0 || size)
+            continue;
+        if (!first)
+            buf_appendc(&out, ',');
+        first = false;
+        jsonw_value(&out, v);
+    }
+    buf_appendc(&out, ']');
+    rpc_reply_anon(c, out.data);
+    buf_free(&out);
+}
+
+/* GET_MULTIPLE_FILE_SIZE [ids] (§2.2, Q2: unreachable in the reference,
+ * implemented as intended): {id: size}, an error counting as 0. Entries that
+ * are not strings are left out (the reference would key them by String(v)). */
+static void anon_get_multiple_file_size(const struct rpc_ctx *c, const json_t *arg)
+{
+    if (!json_is_array(arg)) {
+        rpc_reply_error(c, "INVALID_LIST");
+        return;
+    }
+    json_t *sizes = json_object();
+    size_t i;
+    const json_t *v;
+    json_array_foreach(arg, i, v) {
+        uint64_t size = 0;
+        if (!json_is_string(v) || memchr(json_string_value(v), '\0', json_string_length(v)))
+            continue;
+        if (files_id_size(c->srv, json_string_value(v), json_string_length(v), &size, NULL) < 0)
+            size = 0;
+        json_object_set_new(sizes, json_string_value(v), json_integer((json_int_t)size));
+    }
+    char *s = jsonw_dump(sizes, NULL);
+    rpc_reply_anon(c, s);
+    free(s);
+    json_decref(sizes);
 }
 
 static void anon_get_file_size(const struct rpc_ctx *c, const json_t *arg)
@@ -324,6 +421,18 @@ static void anon_get_file_size(const struct rpc_ctx *c, const json_t *arg)
     buf_free(&reason);
 }
 
+/* True if one of the keys u authenticated with is an admin key. */
+static bool user_is_admin(const struct server *srv, const struct user *u)
+{
+    struct authkey *k, *tmp;
+    HASH_ITER(hh, u->keys, k, tmp) if (settings_is_admin(srv, k->key)) return true;
+    return false;
+}
+
+/* WRITE_PRIVATE_MESSAGE [channel, content] (§2.2, §2.9). 32-char channels,
+ * and the 33-char admin broadcast channel, which only a connection
+ * authenticated with an admin key may write (its message then goes to every
+ * connected user: hk.c). It creates the log of an unknown channel (Q16). */
 static void anon_write_private_message(const struct rpc_ctx *c, const json_t *arg)
 {
     struct server *srv = c->srv;
@@ -336,24 +445,30 @@ static void anon_write_private_message(const struct rpc_ctx *c, const json_t *ar
         reply_error(srv, c->u, c->txid, "INVALID_MESSAGE");
         return;
     }
-    if (!is_chan32(jchan)) {
-        /* 33-char admin channels: admins only, which the API issue brings. */
-        reply_error(srv, c->u, c->txid, json_is_string(jchan) && json_string_length(jchan) == 33
-                                             ? "INSUFFICIENT_PERMISSIONS" : "INVALID_CHAN");
+    size_t len = json_is_string(jchan) ? json_string_length(jchan) : 0;
+    if ((len != 32 && len != 33) || !store_id_valid(json_string_value(jchan), len)) {
+        reply_error(srv, c->u, c->txid, "INVALID_CHAN");
         return;
     }
     const char *id = json_string_value(jchan);
-    struct channel *ch = nf_channel_get(srv, id, 32);
+    if (len == 33 && !user_is_admin(srv, c->u)) {
+        reply_error(srv, c->u, c->txid, "INSUFFICIENT_PERMISSIONS");
+        return;
+    }
+    struct channel *ch = nf_channel_get(srv, id, len);
+    ch->refs++; /* ch may leave the table below (expiry) */
     const json_t *meta = nf_channel_meta(ch);
     if (meta && meta_restricted(meta) && !nf_user_has_allowed_key(c->u, meta)) {
         reply_error(srv, c->u, c->txid, "INSUFFICIENT_PERMISSIONS");
     } else if (meta && meta_expire(meta) && meta_expire(meta) < server_now_ms()) {
         reply_error(srv, c->u, c->txid, "EEXPIRED");
+        hk_expired_access(srv, id, meta);
     } else {
         hk_private_write(srv, c->u, ch, c->txid, json_incref((json_t *)content));
     }
-    if (!ch->nmembers)
+    if (ch->live && !ch->nmembers)
         nf_channel_drop(ch); /* queued writes keep it alive until they are stored */
+    channel_unref(ch);
 }
 
 /* Owner checks shared by the channel-management commands. Returns the
@@ -380,23 +495,52 @@ static void notify_members(struct channel *ch, const char *body)
     DL_FOREACH2(ch->members, m, cnext) hk_send_notice(ch->srv, m->u, body);
 }
 
+#define REASON_MAX 1024 /* a deletion reason is a short word; it is stored as the placeholder */
+
+static void removed_reply(void *arg)
+{
+    rpc_reply_signed(arg, "\"OK\"");
+}
+
+/* REMOVE_OWNED_CHANNEL {channel, reason?} (§2.5): a channel (32) or a blob
+ * (48) owned by the caller goes to the archive, with a placeholder. The
+ * reference queues deletions one at a time per user; ours run to the end on
+ * the loop thread, which serialises them anyway. */
 static void signed_remove_owned_channel(const struct rpc_ctx *c, const json_t *arg)
 {
     struct server *srv = c->srv;
-    const json_t *jchan = json_is_object(arg) ? json_object_get(arg, "channel") : arg;
+    const json_t *jchan = json_is_object(arg) ? json_object_get(arg, "channel") : NULL;
     const json_t *jreason = json_is_object(arg) ? json_object_get(arg, "reason") : NULL;
-    if (!is_chan32(jchan)) {
+    size_t len = json_is_string(jchan) ? json_string_length(jchan) : 0;
+    if (!is_valid_id(jchan) || len == 33 ||
+        (json_is_string(jreason) && json_string_length(jreason) > REASON_MAX)) {
         reply_error(srv, c->u, c->txid, "INVALID_ARGUMENTS");
         return;
     }
     const char *id = json_string_value(jchan);
-    struct store_chan *sc = NULL;
-    struct buf mb = BUF_INIT;
-    bool has_meta = store_meta_read(srv->store, id, &mb) == 0 && mb.len > 0;
-    buf_free(&mb);
-    bool has_log = store_chan_open(srv->store, id, &sc) == 0 && store_chan_exists(sc) && store_chan_size(sc) > 0;
-    store_chan_release(srv->store, sc);
-    if (!has_meta && !has_log) {
+    /* reason || 'ARCHIVE_OWNED': a non-string reason is ignored. */
+    const char *reason = json_is_string(jreason) && json_string_length(jreason) &&
+                                 !memchr(json_string_value(jreason), '\0', json_string_length(jreason))
+                             ? json_string_value(jreason)
+                             : "ARCHIVE_OWNED";
+    if (len == 48) {
+        json_t *m = files_blob_id_valid(id, len) ? files_blob_meta(srv, id) : NULL;
+        bool owner = m && meta_is_owner(m, c->key);
+        json_decref(m);
+        if (!owner) {
+            reply_error(srv, c->u, c->txid, "INSUFFICIENT_PERMISSIONS");
+            return;
+        }
+        int rc = files_blob_archive(srv, id, reason);
+        if (rc < 0)
+            reply_error(srv, c->u, c->txid, rc == BP_ENOENT ? "ENOENT" : bp_strerror(rc));
+        else
+            rpc_reply_signed(c, "\"OK\"");
+        return;
+    }
+    uint64_t size = 0;
+    files_id_size(srv, id, len, &size, NULL);
+    if (!size) {
         reply_error(srv, c->u, c->txid, "ENOENT");
         return;
     }
@@ -404,26 +548,161 @@ static void signed_remove_owned_channel(const struct rpc_ctx *c, const json_t *a
     if (!m)
         return;
     json_decref(m);
-    const char *reason = json_is_string(jreason) ? json_string_value(jreason) : "ARCHIVE_OWNED";
-    int rc = store_archive(srv->store, id, reason);
-    if (rc < 0) {
-        reply_error(srv, c->u, c->txid, bp_strerror(rc));
+    /* Reply "OK", then tell the members (EDELETED) and drop the channel. */
+    int rc = hk_archive_channel_then(srv, id, reason, removed_reply, (void *)c);
+    if (rc < 0)
+        reply_error(srv, c->u, c->txid, rc == BP_ENOENT ? "ENOENT" : bp_strerror(rc));
+}
+
+/* Counts UTF-16 code units, as JavaScript's length does. */
+static size_t utf16_units(const char *s, size_t n)
+{
+    size_t units = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if ((ch & 0xC0) != 0x80)
+            units += ch >= 0xF0 ? 2 : 1;
+    }
+    return units;
+}
+
+/* TRIM_HISTORY {channel, hash} (§2.5): keeps the history from the message
+ * whose hash is hash on; the metadata log becomes one line; copies of both
+ * go to the archive (store_trim). Members are not told (as the reference). */
+static void signed_trim_history(const struct rpc_ctx *c, const json_t *arg)
+{
+    struct server *srv = c->srv;
+    const json_t *jchan = json_is_object(arg) ? json_object_get(arg, "channel") : NULL;
+    const json_t *jhash = json_is_object(arg) ? json_object_get(arg, "hash") : NULL;
+    if (!json_is_string(jchan) || !json_is_string(jhash) ||
+        utf16_units(json_string_value(jhash), json_string_length(jhash)) != 64) {
+        rpc_reply_error(c, "INVALID_ARGS");
         return;
     }
-    rpc_reply_signed(c, "\"OK\"");
-    struct channel *ch = nf_channel_find(srv, id);
-    if (ch) {
-        struct buf b = BUF_INIT;
-        buf_appends(&b, "{\"error\":\"EDELETED\",\"message\":");
-        jsonw_cstr(&b, reason);
-        buf_appends(&b, ",\"channel\":");
-        jsonw_cstr(&b, id);
-        buf_appendc(&b, '}');
-        notify_members(ch, b.data);
-        buf_free(&b);
-        ch->deleted = true;
-        nf_channel_drop(ch); /* no LEAVE frames (observed) */
+    if (!is_chan32(jchan)) {
+        /* 33 (admin) and 48 (blob) ids have no trimmable history of ours. */
+        rpc_reply_error(c, "INVALID_CHAN");
+        return;
     }
+    const char *id = json_string_value(jchan);
+    json_t *m = owned_meta(c, id);
+    if (!m)
+        return;
+    size_t ml;
+    char *ms = jsonw_dump(m, &ml);
+    json_decref(m);
+    int rc = store_trim(srv->store, id, json_string_value(jhash), json_string_length(jhash), ms, ml);
+    free(ms);
+    if (rc == BP_ENOENT)
+        rpc_reply_error(c, "HASH_NOT_FOUND");
+    else if (rc < 0)
+        rpc_reply_error(c, bp_strerror(rc));
+    else
+        rpc_reply_signed(c, "\"OK\"");
+}
+
+/* DELETE_MAILBOX_MESSAGE {channel, hash, proof} (§2.2): proof =
+ * "<b64 nonce>|<b64 box>", box = crypto_box(hash, nonce, server curve
+ * public key, sender curve secret key). The sender's curve public key is in
+ * the message itself: content = base64(signature(64) | nonce(24) |
+ * senderCurvePublic(32) | ...). */
+#define PROOF_MAX 4096 /* a real proof is ~140 chars: 24-byte nonce, 80-byte box */
+
+struct proof {
+    const struct server *srv;
+    uint8_t nonce[24];
+    size_t nonce_len;
+    uint8_t *box;
+    size_t box_len;
+    const char *hash;
+    size_t hash_len;
+};
+
+/* Strict standard base64 (padding required), as tweetnacl-util's decodeBase64. */
+static int b64_strict(const char *s, size_t n, uint8_t *out, size_t cap, size_t *out_len)
+{
+    const char *end;
+    if (sodium_base642bin(out, cap, s, n, NULL, out_len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != s + n)
+        return BP_EINVAL;
+    return 0;
+}
+
+static bool proof_allows(void *ud, const char *content, size_t clen)
+{
+    const struct proof *p = ud;
+    if (p->nonce_len != crypto_box_NONCEBYTES || p->box_len < crypto_box_MACBYTES ||
+        p->box_len - crypto_box_MACBYTES != p->hash_len)
+        return false;
+    size_t cap = clen / 4 * 3 + 3, n = 0;
+    uint8_t *raw = xmalloc(cap);
+    bool ok = msg_b64decode(content, clen, raw, cap, &n) == 0 && n >= 64 + 56;
+    if (ok) {
+        uint8_t *m = xmalloc(p->hash_len + 1);
+        const uint8_t *sender = raw + 64 + 24;
+        ok = crypto_box_open_easy(m, p->box, p->box_len, p->nonce, sender, p->srv->settings.curve_sk) == 0 &&
+             memcmp(m, p->hash, p->hash_len) == 0;
+        free(m);
+    }
+    free(raw);
+    return ok;
+}
+
+static void anon_delete_mailbox_message(const struct rpc_ctx *c, const json_t *arg)
+{
+    struct server *srv = c->srv;
+    const json_t *jchan = json_object_get(arg, "channel"), *jhash = json_object_get(arg, "hash");
+    const json_t *jproof = json_object_get(arg, "proof");
+    struct proof p = {.srv = srv};
+    const char *ps = json_is_string(jproof) ? json_string_value(jproof) : NULL;
+    size_t pl = ps ? json_string_length(jproof) : 0;
+    const char *bar = ps ? memchr(ps, '|', pl) : NULL;
+    if (!json_is_object(arg) || !bar || pl > PROOF_MAX) {
+        rpc_reply_error(c, "EINVAL");
+        return;
+    }
+    const char *box = bar + 1;
+    const char *bar2 = memchr(box, '|', pl - (size_t)(box - ps));
+    size_t box_chars = bar2 ? (size_t)(bar2 - box) : pl - (size_t)(box - ps);
+    uint8_t nonce_raw[PROOF_MAX];
+    p.box = xmalloc(PROOF_MAX);
+    if (b64_strict(ps, (size_t)(bar - ps), nonce_raw, sizeof nonce_raw, &p.nonce_len) < 0 ||
+        b64_strict(box, box_chars, p.box, PROOF_MAX, &p.box_len) < 0 || !is_valid_id(jchan)) {
+        free(p.box);
+        rpc_reply_error(c, "EINVAL");
+        return;
+    }
+    if (p.nonce_len == sizeof p.nonce)
+        memcpy(p.nonce, nonce_raw, sizeof p.nonce);
+    const char *id = json_string_value(jchan);
+    json_t *m = is_chan32(jchan) ? load_meta(srv, id) : NULL;
+    const json_t *dl = json_object_get(m, "deleteLines");
+    bool allowed = dl && !json_is_false(dl) && !json_is_null(dl) &&
+                   !(json_is_number(dl) && json_number_value(dl) == 0) &&
+                   !(json_is_string(dl) && json_string_length(dl) == 0);
+    if (!allowed) {
+        json_decref(m);
+        free(p.box);
+        rpc_reply_error(c, "EFORBIDDEN");
+        return;
+    }
+    int rc = BP_ENOENT;
+    if (json_is_string(jhash)) {
+        p.hash = json_string_value(jhash);
+        p.hash_len = json_string_length(jhash);
+        size_t ml;
+        char *ms = jsonw_dump(m, &ml);
+        rc = store_delete_line(srv->store, id, p.hash, p.hash_len, proof_allows, &p, ms, ml);
+        free(ms);
+    }
+    json_decref(m);
+    free(p.box);
+    if (rc == BP_ENOENT)
+        rpc_reply_error(c, "HASH_NOT_FOUND");
+    else if (rc < 0)
+        rpc_reply_error(c, bp_strerror(rc));
+    else
+        rpc_reply_anon(c, "null");
 }
 
 static void signed_clear_owned_channel(const struct rpc_ctx *c, const json_t *arg)
@@ -482,7 +761,7 @@ static void signed_set_metadata(const struct rpc_ctx *c, const json_t *arg)
     struct server *srv = c->srv;
     const json_t *jchan = json_object_get(arg, "channel"), *jcmd = json_object_get(arg, "command");
     const json_t *value = json_object_get(arg, "value");
-    if (!json_is_object(arg) || !json_is_string(jchan) || !store_id_valid(json_string_value(jchan), json_string_length(jchan))) {
+    if (!json_is_object(arg) || !is_valid_id(jchan)) {
         reply_error(srv, c->u, c->txid, "INVALID_CHAN");
         return;
     }
@@ -499,11 +778,20 @@ static void signed_set_metadata(const struct rpc_ctx *c, const json_t *arg)
         return;
     }
     const char *id = json_string_value(jchan);
-    if (json_string_length(jchan) != 32) {
-        reply_error(srv, c->u, c->txid, "INVALID_CHAN"); /* blob metadata: the API issue */
+    size_t idlen = json_string_length(jchan);
+    bool blob = idlen == 48;
+    if (idlen == 33) {
+        /* The admin channel's metadata is made up (owners = the admins);
+         * the reference would write a metadata log for it. */
+        reply_error(srv, c->u, c->txid, "INVALID_CHAN");
         return;
     }
-    json_t *m = load_meta(srv, id);
+    if (blob && !files_blob_id_valid(id, idlen)) {
+        reply_error(srv, c->u, c->txid, "INVALID_ID");
+        return;
+    }
+    /* Blob metadata is read from, and appended to, the blob's own log (Q17). */
+    json_t *m = blob ? files_blob_meta(srv, id) : load_meta(srv, id);
     if (!m || !json_is_array(json_object_get(m, "owners"))) {
         reply_error(srv, c->u, c->txid, "E_NO_OWNERS");
         json_decref(m);
@@ -542,7 +830,8 @@ static void signed_set_metadata(const struct rpc_ctx *c, const json_t *arg)
         buf_appendc(&line, ',');
         jsonw_value(&line, value);
         buf_appendf(&line, ",%lld]\n", server_now_ms());
-        int rc = store_meta_append(srv->store, id, line.data, line.len);
+        int rc = blob ? files_blob_meta_append(srv, id, line.data, line.len)
+                      : store_meta_append(srv->store, id, line.data, line.len);
         buf_free(&line);
         if (rc < 0) {
             reply_error(srv, c->u, c->txid, bp_strerror(rc));
@@ -552,7 +841,7 @@ static void signed_set_metadata(const struct rpc_ctx *c, const json_t *arg)
         }
     }
     rpc_reply_signed(c, ms);
-    struct channel *ch = nf_channel_find(srv, id);
+    struct channel *ch = blob ? NULL : nf_channel_find(srv, id);
     if (ch && changed) {
         nf_channel_set_meta(ch, json_incref(m));
         if (!meta_restricted(m)) {
@@ -589,12 +878,16 @@ static const struct rpc_cmd g_core[] = {
     {"GET_METADATA", anon_get_metadata, RPC_ANON},
     {"GET_FILE_SIZE", anon_get_file_size, RPC_ANON},
     {"WRITE_PRIVATE_MESSAGE", anon_write_private_message, RPC_ANON},
+    {"DELETE_MAILBOX_MESSAGE", anon_delete_mailbox_message, RPC_ANON},
+    {"GET_DELETED_PADS", anon_get_deleted_pads, RPC_ANON},
+    {"GET_MULTIPLE_FILE_SIZE", anon_get_multiple_file_size, RPC_ANON},
     {"COOKIE", signed_cookie, RPC_SIGNED},
     {"DESTROY", NULL, RPC_SIGNED}, /* handled before dispatch: removes the key, no reply */
     {"EXPIRE_SESSION", signed_expire_session, RPC_SIGNED},
     {"SET_METADATA", signed_set_metadata, RPC_SIGNED},
     {"REMOVE_OWNED_CHANNEL", signed_remove_owned_channel, RPC_SIGNED},
     {"CLEAR_OWNED_CHANNEL", signed_clear_owned_channel, RPC_SIGNED},
+    {"TRIM_HISTORY", signed_trim_history, RPC_SIGNED},
     {NULL, NULL, RPC_ANON},
 };
 

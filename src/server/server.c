@@ -15,6 +15,7 @@
 #include "server/pins.h"
 #include "server/server.h"
 #include "server/web.h"
+#include "storage/tasks.h"
 
 #define HOUSEKEEPING_MS 5000 /* session expiry and, when needed, the store probe */
 
@@ -30,6 +31,7 @@ static void housekeeping(uv_timer_t *t)
     struct server *srv = t->data;
     rpc_sessions_expire(srv);
     nf_selfdestruct_sweep(srv, false);
+    tasks_tick(srv); /* due EXPIRE tasks (cheap: storage/tasks.h) */
     pins_tick(srv);
     auth_tick(srv);
     admin_tick(srv);

@@ -212,8 +212,19 @@ void hk_shutdown(struct server *srv);
  * sends {"error":"EDELETED","message":reason,"channel":id} to its members and
  * drops it from memory. BP_ENOENT if there is nothing to archive. */
 int hk_archive_channel(struct server *srv, const char *id, const char *reason);
-/* Restores an archived channel (admin); BP_EEXIST if a live log exists. */
+/* The same, calling archived(arg) once the logs have moved and before the
+ * members are told (REMOVE_OWNED_CHANNEL replies "OK" there, as the
+ * reference does). */
+int hk_archive_channel_then(struct server *srv, const char *id, const char *reason, void (*archived)(void *arg),
+                            void *arg);
+/* Restores an archived channel (admin) and reloads its metadata if it is in
+ * memory. BP_EEXIST if a live log or metadata log exists, BP_ENOENT if
+ * nothing is archived. */
 int hk_restore_channel(struct server *srv, const char *id);
+/* Called when a read or write finds channel id expired (meta borrowed):
+ * archives it with the reason EXPIRED (no notice) when it is more than a day
+ * past its expiry, i.e. its EXPIRE task did not run (NETFLUX.md §4.4). */
+void hk_expired_access(struct server *srv, const char *id, const json_t *meta);
 /* Sends an HK notice {..} to a user: [0,HK,"MSG",U,"<json>"]. */
 void hk_send_notice(struct server *srv, struct user *u, const char *json_body);
 

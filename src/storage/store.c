@@ -514,6 +514,8 @@ static int chan_fd(struct store *s, struct store_chan *c, bool create)
 {
     if (c->fd >= 0)
         return 0;
+    if (c->detached)
+        return BP_ENOENT; /* its path may name another file now (archive, rewrite) */
     char path[4096];
     chan_path(s, path, sizeof path, c->id, ".ndjson");
     int flags = O_RDWR | O_APPEND | O_CLOEXEC;
@@ -594,6 +596,10 @@ void store_chan_release(struct store *s, struct store_chan *c)
  * holds it, else on its last release (readers keep their descriptor). */
 static void chan_detach(struct store *s, struct store_chan *c)
 {
+    /* Readers keep reading the file they started on: make sure they hold its
+     * descriptor before its name goes away. */
+    if (c->refs && c->fd < 0 && c->exists)
+        (void)chan_fd(s, c, false);
     HASH_DEL(s->chans, c);
     DL_DELETE2(s->lru, c, lru_prev, lru_next);
     if (c->dirty) {
@@ -854,6 +860,20 @@ static int read_file(const char *path, size_t max, struct buf *out)
     return rc;
 }
 
+int store_sizes(struct store *s, const char *id, uint64_t *log_size, uint64_t *meta_size)
+{
+    char path[4096];
+    struct stat st;
+    *log_size = *meta_size = 0;
+    chan_path(s, path, sizeof path, id, ".ndjson");
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+        *log_size = (uint64_t)st.st_size;
+    chan_path(s, path, sizeof path, id, ".metadata.ndjson");
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+        *meta_size = (uint64_t)st.st_size;
+    return 0;
+}
+
 int store_meta_read(struct store *s, const char *id, struct buf *out)
 {
     if (!store_id_valid(id, strlen(id)))
@@ -924,10 +944,13 @@ int store_archive(struct store *s, const char *id, const char *reason)
     if (rc < 0)
         return rc;
     static const char *const suffixes[] = {".ndjson", ".metadata.ndjson"};
+    int moved = 0;
     for (int i = 0; i < 2; i++) {
         chan_path(s, from, sizeof from, id, suffixes[i]);
         pathf(to, sizeof to, "%s/%s%s", adir, id, suffixes[i]);
-        if (rename(from, to) != 0 && errno != ENOENT) {
+        if (rename(from, to) == 0) {
+            moved++;
+        } else if (errno != ENOENT) {
             rc = bp_err_from_errno(errno);
             LOG_ERROR("store: archive %s: %s", from, strerror(errno));
             return rc;
@@ -935,6 +958,8 @@ int store_archive(struct store *s, const char *id, const char *reason)
     }
     chan_path(s, from, sizeof from, id, ".ndjson.offset");
     unlink(from);
+    if (!moved)
+        return BP_ENOENT;
     if (reason) {
         chan_path(s, from, sizeof from, id, ".ndjson.placeholder");
         int fd = open(from, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
@@ -945,6 +970,336 @@ int store_archive(struct store *s, const char *id, const char *reason)
         }
     }
     return 0;
+}
+
+int store_restore(struct store *s, const char *id)
+{
+    size_t n = strlen(id);
+    if (!store_id_valid(id, n))
+        return BP_EBADID;
+    static const char *const suffixes[] = {".ndjson", ".metadata.ndjson"};
+    char from[4096], to[4096], dir[4096];
+    bool archived = false;
+    for (int i = 0; i < 2; i++) {
+        chan_path(s, to, sizeof to, id, suffixes[i]);
+        if (access(to, F_OK) == 0)
+            return BP_EEXIST;
+        pathf(from, sizeof from, "%s/%.2s/%s%s", s->archive, id, id, suffixes[i]);
+        archived |= access(from, F_OK) == 0;
+    }
+    if (!archived)
+        return BP_ENOENT;
+    pathf(dir, sizeof dir, "%s/%.2s", s->datastore, id);
+    int rc = mkdirs(s, dir);
+    if (rc < 0)
+        return rc;
+    /* A cached entry describes the channel as it was without its files. */
+    struct store_chan *c;
+    HASH_FIND(hh, s->chans, id, n, c);
+    if (c)
+        chan_detach(s, c);
+    /* Metadata first: a crash in between leaves a channel with its metadata
+     * and no messages yet, never messages without their validateKey. */
+    for (int i = 1; i >= 0; i--) {
+        pathf(from, sizeof from, "%s/%.2s/%s%s", s->archive, id, id, suffixes[i]);
+        chan_path(s, to, sizeof to, id, suffixes[i]);
+        if (rename(from, to) != 0 && errno != ENOENT) {
+            rc = bp_err_from_errno(errno);
+            LOG_ERROR("store: restore %s: %s", from, strerror(errno));
+            return rc;
+        }
+    }
+    chan_path(s, to, sizeof to, id, ".ndjson.placeholder");
+    unlink(to);
+    return 0;
+}
+
+/* ---- rewrites (trim, line deletion) ------------------------------------
+ *
+ * CRASH SAFETY. The live files are never written in place: every new
+ * content goes to a temporary file that is fsynced and then renamed over the
+ * live name, so each file is always either wholly old or wholly new. Order:
+ *
+ *   1. <id>.ndjson.temp   <- the kept lines; fsync.
+ *   2. archive copies     <- the current log and metadata log, each written
+ *                            to "<archive path>.tmp", fsynced, renamed.
+ *   3. <id>.metadata.ndjson <- one line, the reduced metadata (temp + fsync
+ *                            + rename).
+ *   4. <id>.ndjson.temp -> <id>.ndjson (rename); fsync the directory.
+ *
+ * A crash before 3 leaves the live channel untouched (plus a stale .temp,
+ * truncated by the next rewrite, and maybe a fresh archive copy). A crash
+ * between 3 and 4 leaves the full log with a one-line metadata log whose
+ * object is the reduction of the old one: the same metadata, and since it is
+ * an object line it also supersedes a legacy first line of the log. The
+ * metadata is replaced before the log for that reason: the other order could
+ * lose a legacy channel's only metadata (its first log line) to a crash.
+ * With --fsync none the fsyncs are skipped, as everywhere else. */
+
+static int fsync_path_dir(struct store *s, const char *path)
+{
+    if (s->cfg.fsync == STORE_FSYNC_NONE)
+        return 0;
+    char dir[4096];
+    pathf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return 0;
+    *slash = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return bp_err_from_errno(errno);
+    int rc = s->io.fsync(fd) == 0 ? 0 : bp_err_from_errno(errno);
+    close(fd);
+    return rc;
+}
+
+/* Writes data to path through "<path>.tmp": fsync, rename. */
+static int replace_file(struct store *s, const char *path, const char *data, size_t len)
+{
+    char tmp[4096];
+    pathf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = s->io.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return bp_err_from_errno(errno);
+    size_t done;
+    int rc = write_all(s, fd, data, len, &done);
+    if (rc == 0 && s->cfg.fsync != STORE_FSYNC_NONE && s->io.fsync(fd) != 0)
+        rc = bp_err_from_errno(errno);
+    close(fd);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = bp_err_from_errno(errno);
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+/* Copies from to to (through "<to>.tmp"). 0 when from does not exist. */
+static int copy_file(struct store *s, const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return errno == ENOENT ? 0 : bp_err_from_errno(errno);
+    char tmp[4096];
+    pathf(tmp, sizeof tmp, "%s.tmp", to);
+    int out = s->io.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (out < 0) {
+        int rc = bp_err_from_errno(errno);
+        close(in);
+        return rc;
+    }
+    int rc = 0;
+    char *buf = xmalloc(256 * 1024);
+    for (;;) {
+        ssize_t r = read(in, buf, 256 * 1024);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = bp_err_from_errno(errno);
+            break;
+        }
+        if (r == 0)
+            break;
+        size_t done;
+        if ((rc = write_all(s, out, buf, (size_t)r, &done)) < 0)
+            break;
+    }
+    free(buf);
+    close(in);
+    if (rc == 0 && s->cfg.fsync != STORE_FSYNC_NONE && s->io.fsync(out) != 0)
+        rc = bp_err_from_errno(errno);
+    close(out);
+    if (rc == 0 && rename(tmp, to) != 0)
+        rc = bp_err_from_errno(errno);
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+/* The message hash of a parsed line: true if it is hash[0..hlen). */
+static bool content_has_hash(const char *content, size_t clen, const char *hash, size_t hlen)
+{
+    if (!content)
+        return false;
+    size_t n = msg_hash_len(content, clen);
+    return n == hlen && memcmp(content, hash, n) == 0;
+}
+
+/* The common case without decoding the line: element 4 is a string with no
+ * escape (base64 content), so its bytes are its value. Returns false when
+ * the line needs a real parse; else *hit tells whether its hash is hash. */
+static bool fast_hash(const char *line, size_t len, const char *hash, size_t hlen, bool *hit)
+{
+    struct rawjson_span el[6];
+    int n = rawjson_array(line, len, el, 6);
+    if (n < 5)
+        return false;
+    const char *v = line + el[4].off;
+    size_t vl = el[4].len;
+    if (vl < 2 || v[0] != '"' || memchr(v, '\\', vl))
+        return false;
+    *hit = content_has_hash(v + 1, vl - 2, hash, hlen);
+    return true;
+}
+
+static int rewrite(struct store *s, const char *id, bool trim, const char *hash, size_t hlen,
+                   store_line_check check, void *ud, const char *meta_json, size_t meta_len)
+{
+    if (!store_id_valid(id, strlen(id)))
+        return BP_EBADID;
+    struct store_chan *c;
+    int rc = store_chan_open(s, id, &c);
+    if (rc < 0)
+        return rc;
+    if (!c->exists) {
+        store_chan_release(s, c);
+        return BP_ENOENT;
+    }
+    char log[4096], temp[4096], meta[4096], alog[4096], ameta[4096], adir[4096];
+    chan_path(s, log, sizeof log, id, ".ndjson");
+    chan_path(s, temp, sizeof temp, id, ".ndjson.temp");
+    chan_path(s, meta, sizeof meta, id, ".metadata.ndjson");
+    pathf(adir, sizeof adir, "%s/%.2s", s->archive, id);
+    pathf(alog, sizeof alog, "%s/%s.ndjson", adir, id);
+    pathf(ameta, sizeof ameta, "%s/%s.metadata.ndjson", adir, id);
+    const char *what = "write", *where = temp;
+    int fd = s->io.open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        rc = bp_err_from_errno(errno);
+        goto fail;
+    }
+    /* 1. The kept lines. */
+    struct store_iter it;
+    store_iter_init(&it, s, c, 0);
+    const char *line;
+    size_t len;
+    uint64_t off;
+    bool found = false, refused = false;
+    int wrc = 0;
+    struct buf out = BUF_INIT;
+    while (!refused && (rc = store_iter_next(&it, &line, &len, &off)) == 1) {
+        bool keep;
+        if (found) {
+            keep = true; /* everything after the target, as it is */
+        } else if (off == 0 && c->legacy) {
+            keep = false;
+        } else if (trim && fast_hash(line, len, hash, hlen, &keep)) {
+            found = keep; /* lines before the target go whatever they hold */
+        } else {
+            json_t *root;
+            size_t clen = 0;
+            bool is_obj;
+            const char *content = line_content(line, len, &root, &clen, &is_obj);
+            bool hit = content_has_hash(content, clen, hash, hlen);
+            if (trim) {
+                keep = found = hit;
+            } else if (hit) {
+                refused = check && !check(ud, content, clen);
+                found = !refused;
+                keep = false;
+            } else {
+                keep = root != NULL; /* lines that do not parse are dropped */
+            }
+            json_decref(root);
+        }
+        if (keep) {
+            buf_append(&out, line, len);
+            buf_appendc(&out, '\n');
+            if (out.len >= 256 * 1024) {
+                size_t done;
+                if ((wrc = write_all(s, fd, out.data, out.len, &done)) < 0)
+                    break;
+                buf_reset(&out);
+            }
+        }
+    }
+    store_iter_done(&it);
+    bool read_err = rc < 0;
+    if (wrc < 0)
+        rc = wrc;
+    else if (rc == 1)
+        rc = 0; /* stopped at a refused line */
+    if (rc == 0 && out.len) {
+        size_t done;
+        rc = write_all(s, fd, out.data, out.len, &done);
+    }
+    buf_free(&out);
+    if (rc < 0 && read_err && wrc == 0) {
+        close(fd);
+        unlink(temp);
+        LOG_WARN("store: rewriting %s: reading: %s", log, bp_strerror(rc));
+        store_chan_release(s, c);
+        return rc;
+    } else if (rc < 0) {
+        what = "write";
+    } else if (!found) {
+        rc = BP_ENOENT;
+    } else if (s->cfg.fsync != STORE_FSYNC_NONE && s->io.fsync(fd) != 0) {
+        rc = bp_err_from_errno(errno);
+        what = "fsync";
+    }
+    close(fd);
+    fd = -1;
+    if (rc < 0)
+        goto fail;
+    /* 2. The archive copies (overwriting an older archive of this id). */
+    what = "archive copy of";
+    where = log;
+    if ((rc = mkdirs(s, adir)) < 0 || (rc = copy_file(s, log, alog)) < 0)
+        goto fail;
+    where = meta;
+    if ((rc = copy_file(s, meta, ameta)) < 0 || (rc = fsync_path_dir(s, alog)) < 0)
+        goto fail;
+    /* 3. The metadata log becomes one line. */
+    what = "replace";
+    char *ml = xmalloc(meta_len + 2);
+    memcpy(ml, meta_json, meta_len);
+    ml[meta_len] = '\n';
+    rc = replace_file(s, meta, ml, meta_len + 1);
+    free(ml);
+    if (rc < 0)
+        goto fail;
+    /* 4. The log. Cached state describes the old file: readers that hold it
+     * keep their descriptor; the next open indexes the new one. */
+    chan_detach(s, c);
+    what = "rename over";
+    where = log;
+    if (rename(temp, log) != 0) {
+        rc = bp_err_from_errno(errno);
+        goto fail;
+    }
+    if ((rc = fsync_path_dir(s, log)) < 0) {
+        what = "fsync the directory of";
+        goto fail;
+    }
+    char offp[4096];
+    chan_path(s, offp, sizeof offp, id, ".ndjson.offset");
+    unlink(offp);
+    store_chan_release(s, c);
+    mark_ok(s);
+    return 0;
+fail:
+    if (fd >= 0)
+        close(fd);
+    unlink(temp);
+    if (rc != BP_ENOENT) {
+        s->health.write_errors++;
+        mark_failed(s, rc, what, where);
+    }
+    store_chan_release(s, c);
+    return rc;
+}
+
+int store_trim(struct store *s, const char *id, const char *hash, size_t hlen, const char *meta_json,
+               size_t meta_len)
+{
+    return rewrite(s, id, true, hash, hlen, NULL, NULL, meta_json, meta_len);
+}
+
+int store_delete_line(struct store *s, const char *id, const char *hash, size_t hlen, store_line_check check,
+                      void *ud, const char *meta_json, size_t meta_len)
+{
+    return rewrite(s, id, false, hash, hlen, check, ud, meta_json, meta_len);
 }
 
 /* ---- group commit --------------------------------------------------- */

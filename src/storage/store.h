@@ -116,6 +116,10 @@ void store_iter_init(struct store_iter *it, struct store *s, struct store_chan *
 int store_iter_next(struct store_iter *it, const char **line, size_t *len, uint64_t *off);
 void store_iter_done(struct store_iter *it);
 
+/* Sizes of the log and the metadata log from stat() (missing files: 0), without
+ * opening or indexing the channel: what quotas and GET_FILE_SIZE count. */
+int store_sizes(struct store *s, const char *id, uint64_t *log_size, uint64_t *meta_size);
+
 /* Metadata log: read it whole (BP_ENOENT if missing), or append a line
  * (which must end with '\n'). */
 int store_meta_read(struct store *s, const char *id, struct buf *out);
@@ -123,11 +127,46 @@ int store_meta_append(struct store *s, const char *id, const char *line, size_t 
 /* Reads the placeholder's reason. Returns 0, or BP_ENOENT if there is none. */
 int store_placeholder(struct store *s, const char *id, struct buf *reason);
 /* Moves the logs to the archive; writes a placeholder with reason unless reason
- * is NULL. Holders of the channel keep reading what they had. */
+ * is NULL. Holders of the channel keep reading what they had. BP_ENOENT (and
+ * no placeholder) when the channel has neither a log nor a metadata log. */
 int store_archive(struct store *s, const char *id, const char *reason);
 /* Empties a channel log (CLEAR_OWNED_CHANNEL): keeps only a legacy metadata
  * first line. The metadata log stays. */
 int store_clear(struct store *s, struct store_chan *c);
+
+/* Moves an archived channel back (admin restore, SERVER-API.md §4.7) and
+ * removes its placeholder. BP_EEXIST if the channel has a live log or
+ * metadata log, BP_ENOENT if nothing is archived under id. */
+int store_restore(struct store *s, const char *id);
+
+/* Rewriting a log (SERVER-API.md §2.5 TRIM_HISTORY, §2.2
+ * DELETE_MAILBOX_MESSAGE). Both are exclusive per channel: they run to the
+ * end on the loop thread, so no append can interleave with them (appends
+ * also run on the loop thread), and they leave the store's cached index of
+ * the channel behind (readers that hold it keep reading the old file).
+ *
+ * Each one: copies the log and the metadata log to the archive (overwriting
+ * an older archive of the same id), writes the kept lines to
+ * <id>.ndjson.temp, replaces the metadata log by the single line meta_json
+ * (the reduced metadata the caller computed), renames the temp file over the
+ * log, and removes the .offset hint. A legacy metadata first line is dropped
+ * from the log (meta_json supersedes it). The order of the renames is
+ * crash-safe; see store.c.
+ *
+ * store_trim() keeps the lines from the first message whose hash (its first
+ * 64 characters, msg_hash_len) is hash[0..hlen), to the end.
+ * store_delete_line() removes the first message whose hash is hash, if
+ * check(ud, content, clen) allows it (NULL: always); lines before it that do
+ * not parse are dropped too (as the reference does).
+ * Both return 0, BP_ENOENT when there is no log, no such message, or check
+ * refused, or a bp_err of the disk (then nothing live has changed, unless the
+ * metadata replacement succeeded and the log rename failed: both states are
+ * consistent). */
+int store_trim(struct store *s, const char *id, const char *hash, size_t hlen, const char *meta_json,
+               size_t meta_len);
+typedef bool (*store_line_check)(void *ud, const char *content, size_t clen);
+int store_delete_line(struct store *s, const char *id, const char *hash, size_t hlen, store_line_check check,
+                      void *ud, const char *meta_json, size_t meta_len);
 
 /* Group commit. store_sync_begin() (loop thread) takes the files written since
  * the last batch, or returns NULL if there are none; store_sync_run() (any

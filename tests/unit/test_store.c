@@ -399,6 +399,230 @@ static void test_metadata_and_archive(void **state)
     store_free(s);
 }
 
+
+static void write_file(const char *path, const char *content)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(content, f);
+    fclose(f);
+}
+
+static void read_whole(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(out, 1, cap - 1, f);
+    out[n] = '\0';
+    fclose(f);
+}
+
+#define LINE(c) "[0,\"u\",\"MSG\",\"" CH "\",\"" c "\",1]\n"
+
+static void test_trim(void **state)
+{
+    struct store *s = open_store(STORE_FSYNC_GROUP, 16, 16);
+    const char *m1 = "{\"channel\":\"" CH "\",\"created\":1,\"owners\":[\"k\"]}\n";
+    const char *m2 = "[\"ADD_OWNERS\",[\"k2\"],2]\n";
+    assert_int_equal(store_meta_append(s, CH, m1, strlen(m1)), 0);
+    assert_int_equal(store_meta_append(s, CH, m2, strlen(m2)), 0);
+    struct store_chan *c;
+    assert_int_equal(store_chan_open(s, CH, &c), 0);
+    append_msg(s, c, "m1", 0);
+    append_msg(s, c, "cp|AAAA|m2", 0);
+    append_msg(s, c, "m3", 0);
+    append_msg(s, c, "m4", 0);
+    /* c stays held: a reader in the middle of a history answer. */
+    const char *meta = "{\"channel\":\"" CH "\",\"owners\":[\"k\",\"k2\"]}";
+    assert_int_equal(store_trim(s, CH, "nope", 4, meta, strlen(meta)), BP_ENOENT);
+    assert_int_equal(store_trim(s, CH, "cp|AAAA|m2", 10, meta, strlen(meta)), 0);
+    char path[512], got[4096];
+    log_path(path, sizeof path, CH);
+    read_whole(path, got, sizeof got);
+    assert_string_equal(got, LINE("cp|AAAA|m2") LINE("m3") LINE("m4"));
+    snprintf(path, sizeof path, "%s/datastore/01/" CH ".metadata.ndjson", g_root);
+    read_whole(path, got, sizeof got);
+    assert_string_equal(got, "{\"channel\":\"" CH "\",\"owners\":[\"k\",\"k2\"]}\n");
+    snprintf(path, sizeof path, "%s/data/archive/datastore/01/" CH ".ndjson", g_root);
+    read_whole(path, got, sizeof got);
+    assert_string_equal(got, LINE("m1") LINE("cp|AAAA|m2") LINE("m3") LINE("m4"));
+    snprintf(path, sizeof path, "%s/data/archive/datastore/01/" CH ".metadata.ndjson", g_root);
+    read_whole(path, got, sizeof got);
+    char want[512];
+    snprintf(want, sizeof want, "%s%s", m1, m2);
+    assert_string_equal(got, want);
+    snprintf(path, sizeof path, "%s/datastore/01/" CH ".ndjson.temp", g_root);
+    assert_int_equal(file_size(path), -1);
+    /* The old holder still reads the old file; a new open sees the new one. */
+    char content[64];
+    line_at(s, c, 0, content, sizeof content);
+    assert_string_equal(content, "m1");
+    struct store_chan *c2;
+    assert_int_equal(store_chan_open(s, CH, &c2), 0);
+    assert_ptr_not_equal(c, c2);
+    assert_int_equal(store_chan_lines(c2), 3);
+    line_at(s, c2, 0, content, sizeof content);
+    assert_string_equal(content, "cp|AAAA|m2");
+    uint64_t off;
+    assert_int_equal(store_history_start(s, c2, "m4", 2, &off), 0);
+    append_msg(s, c2, "m5", 0); /* appends go on in the new file */
+    store_chan_release(s, c);
+    store_chan_release(s, c2);
+    /* Trimming again overwrites the archive copy. */
+    assert_int_equal(store_trim(s, CH, "m4", 2, meta, strlen(meta)), 0);
+    snprintf(path, sizeof path, "%s/data/archive/datastore/01/" CH ".ndjson", g_root);
+    read_whole(path, got, sizeof got);
+    assert_string_equal(got, LINE("cp|AAAA|m2") LINE("m3") LINE("m4") LINE("m5"));
+    log_path(path, sizeof path, CH);
+    read_whole(path, got, sizeof got);
+    assert_string_equal(got, LINE("m4") LINE("m5"));
+    /* No log at all: ENOENT. */
+    assert_int_equal(store_trim(s, "ff23456789abcdef0123456789abcdef", "m", 1, meta, strlen(meta)), BP_ENOENT);
+    store_free(s);
+}
+
+static void test_trim_legacy_and_hash_prefix(void **state)
+{
+    struct store *s = open_store(STORE_FSYNC_ALWAYS, 16, 16);
+    char path[512], got[8192];
+    log_path(path, sizeof path, CH);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/datastore/01", g_root);
+    mkdir(dir, 0777);
+    /* A legacy metadata first line, and a message longer than 64 chars whose
+     * hash is its first 64. */
+    const char *long_c = "0123456789012345678901234567890123456789012345678901234567890123-tail";
+    char log[4096];
+    snprintf(log, sizeof log, "{\"channel\":\"" CH "\",\"owners\":[\"k\"]}\n" LINE("a") "not json\n"
+             "[0,\"u\",\"MSG\",\"" CH "\",\"%s\",1]\n" LINE("b"), long_c);
+    write_file(path, log);
+    const char *meta = "{\"channel\":\"" CH "\",\"owners\":[\"k\"]}";
+    assert_int_equal(store_trim(s, CH, long_c, strlen(long_c), meta, strlen(meta)), BP_ENOENT);
+    assert_int_equal(store_trim(s, CH, long_c, 64, meta, strlen(meta)), 0);
+    read_whole(path, got, sizeof got);
+    char want[4096];
+    snprintf(want, sizeof want, "[0,\"u\",\"MSG\",\"" CH "\",\"%s\",1]\n" LINE("b"), long_c);
+    assert_string_equal(got, want);
+    /* The legacy line's metadata now lives in the metadata log. */
+    snprintf(path, sizeof path, "%s/datastore/01/" CH ".metadata.ndjson", g_root);
+    read_whole(path, got, sizeof got);
+    assert_string_equal(got, "{\"channel\":\"" CH "\",\"owners\":[\"k\"]}\n");
+    struct store_chan *c;
+    assert_int_equal(store_chan_open(s, CH, &c), 0);
+    assert_null(store_chan_legacy_meta(c));
+    store_chan_release(s, c);
+    store_free(s);
+}
+
+static bool refuse_all(void *ud, const char *content, size_t clen)
+{
+    (*(int *)ud)++;
+    return false;
+}
+
+static bool allow_b(void *ud, const char *content, size_t clen)
+{
+    (*(int *)ud)++;
+    return clen == 1 && content[0] == 'b';
+}
+
+static void test_delete_line(void **state)
+{
+    struct store *s = open_store(STORE_FSYNC_GROUP, 16, 16);
+    char path[512], got[4096], dir[512];
+    log_path(path, sizeof path, CH);
+    snprintf(dir, sizeof dir, "%s/datastore/01", g_root);
+    mkdir(dir, 0777);
+    write_file(path, LINE("a") "garbage\n" LINE("b") LINE("c") "garbage2\n" LINE("b"));
+    const char *meta = "{\"channel\":\"" CH "\",\"deleteLines\":true}";
+    int calls = 0;
+    assert_int_equal(store_delete_line(s, CH, "b", 1, refuse_all, &calls, meta, strlen(meta)), BP_ENOENT);
+    assert_int_equal(calls, 1); /* only the first match is considered */
+    read_whole(path, got, sizeof got);
+    assert_string_equal(got, LINE("a") "garbage\n" LINE("b") LINE("c") "garbage2\n" LINE("b"));
+    snprintf(dir, sizeof dir, "%s/datastore/01/" CH ".metadata.ndjson", g_root);
+    assert_int_equal(file_size(dir), -1); /* nothing replaced */
+    assert_int_equal(store_delete_line(s, CH, "zz", 2, NULL, NULL, meta, strlen(meta)), BP_ENOENT);
+    calls = 0;
+    assert_int_equal(store_delete_line(s, CH, "b", 1, allow_b, &calls, meta, strlen(meta)), 0);
+    assert_int_equal(calls, 1);
+    /* The first "b" is gone, the unparsable line before it too; everything
+     * after it stays as it was. */
+    read_whole(path, got, sizeof got);
+    assert_string_equal(got, LINE("a") LINE("c") "garbage2\n" LINE("b"));
+    read_whole(dir, got, sizeof got);
+    assert_string_equal(got, "{\"channel\":\"" CH "\",\"deleteLines\":true}\n");
+    snprintf(path, sizeof path, "%s/data/archive/datastore/01/" CH ".ndjson", g_root);
+    read_whole(path, got, sizeof got);
+    assert_string_equal(got, LINE("a") "garbage\n" LINE("b") LINE("c") "garbage2\n" LINE("b"));
+    store_free(s);
+}
+
+static void test_rewrite_failure_leaves_channel(void **state)
+{
+    struct store *s = open_store(STORE_FSYNC_GROUP, 16, 16);
+    struct store_chan *c;
+    assert_int_equal(store_chan_open(s, CH, &c), 0);
+    append_msg(s, c, "m1", 0);
+    append_msg(s, c, "m2", 0);
+    store_chan_release(s, c);
+    const char *meta = "{\"channel\":\"" CH "\"}";
+    g_fsync_fail_at = g_fsync_calls + 1;
+    g_fsync_errno = EIO;
+    assert_int_equal(store_trim(s, CH, "m2", 2, meta, strlen(meta)), BP_EIO);
+    g_fsync_fail_at = 0;
+    char path[512], got[4096];
+    log_path(path, sizeof path, CH);
+    read_whole(path, got, sizeof got);
+    assert_string_equal(got, LINE("m1") LINE("m2"));
+    snprintf(path, sizeof path, "%s/datastore/01/" CH ".ndjson.temp", g_root);
+    assert_int_equal(file_size(path), -1);
+    struct store_health h;
+    store_health(s, &h);
+    assert_false(h.writable);
+    assert_int_equal(store_probe(s), 0);
+    assert_int_equal(store_trim(s, CH, "m2", 2, meta, strlen(meta)), 0);
+    store_health(s, &h);
+    assert_true(h.writable);
+    store_free(s);
+}
+
+static void test_archive_and_restore(void **state)
+{
+    struct store *s = open_store(STORE_FSYNC_GROUP, 16, 16);
+    struct buf b = BUF_INIT;
+    assert_int_equal(store_archive(s, CH, "R"), BP_ENOENT); /* nothing to archive */
+    assert_int_equal(store_placeholder(s, CH, &b), BP_ENOENT);
+    assert_int_equal(store_restore(s, CH), BP_ENOENT);
+    const char *line = "{\"channel\":\"" CH "\",\"created\":1}\n";
+    assert_int_equal(store_meta_append(s, CH, line, strlen(line)), 0);
+    struct store_chan *c;
+    assert_int_equal(store_chan_open(s, CH, &c), 0);
+    append_msg(s, c, "m1", 0);
+    store_chan_release(s, c);
+    assert_int_equal(store_restore(s, CH), BP_EEXIST);
+    assert_int_equal(store_archive(s, CH, "R"), 0);
+    assert_int_equal(store_archive(s, CH, "R2"), BP_ENOENT);
+    assert_int_equal(store_placeholder(s, CH, &b), 0);
+    assert_string_equal(b.data, "R");
+    buf_reset(&b);
+    /* The store caches the channel as empty meanwhile. */
+    assert_int_equal(store_chan_open(s, CH, &c), 0);
+    assert_false(store_chan_exists(c));
+    store_chan_release(s, c);
+    assert_int_equal(store_restore(s, CH), 0);
+    assert_int_equal(store_placeholder(s, CH, &b), BP_ENOENT);
+    assert_int_equal(store_meta_read(s, CH, &b), 0);
+    assert_string_equal(b.data, line);
+    assert_int_equal(store_chan_open(s, CH, &c), 0);
+    assert_true(store_chan_exists(c));
+    assert_int_equal(store_chan_lines(c), 1);
+    store_chan_release(s, c);
+    assert_int_equal(store_restore(s, CH), BP_EEXIST);
+    buf_free(&b);
+    store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +634,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_enospc_then_recovery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metadata_and_archive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trim_legacy_and_hash_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rewrite_failure_leaves_channel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_archive_and_restore, setup, teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
