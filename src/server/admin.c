@@ -23,7 +23,11 @@
  * pool and reply from there.
  *
  * Our extension: ["EVICT_INACTIVE", {dryRun?}] runs the eviction now and
- * replies with its report (evict.c); "EBUSY" while one runs. */
+ * replies with its report (evict.c); "EBUSY" while one runs.
+ *
+ * The commands about accounts and people (invitations, known users,
+ * moderators, DISABLE_MFA, account archival, ARCHIVE_SUPPORT, the logo) are
+ * in admin_accounts.c, looked up after this file's table. */
 #include "server/admin.h"
 #include "server/admin_accounts.h"
 

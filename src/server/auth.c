@@ -707,7 +707,10 @@ static void invite_use(struct server *srv, const json_t *token, const char *bloc
         inv = json_object();
     }
     const json_t *ed = json_array_get(user_data, 1);
-    if (user_key(ed, uk) && user_path(srv, uk, up, sizeof up) == 0) {
+    /* DISABLE_STORE_INVITED_USERS: the invitation is still used up, but no
+     * known-user record is kept for the new account. */
+    bool store_user = !json_is_true(json_object_get(srv->settings.extra, "dontStoreInvitedUsers"));
+    if (store_user && user_key(ed, uk) && user_path(srv, uk, up, sizeof up) == 0) {
         json_object_set_new(inv, "block", json_string(block_key));
         const json_t *name = json_array_get(user_data, 0);
         if (name)
