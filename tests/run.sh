@@ -4,7 +4,10 @@
 #      (tests/integration/*.sh and the Node conformance suite against the real
 #      server on loopback);
 #   2. the same unit and integration tests again in an ASan+UBSan build;
-#   3. the fuzz targets replayed over their committed corpora (clang).
+#   3. the fuzz targets replayed over their committed corpora (clang);
+#   4. with BLINDPAD_CLIENT_TREE=<CryptPad client tree>, CryptPad's real web
+#      client driven in headless Chromium against the gcc build
+#      (tests/browser/run.sh; skipped, with the reason printed, otherwise).
 # Every step's counts are added up; the last line is "N passed, N failed".
 #
 #   tests/run.sh [--unit-only] [--build DIR] [--no-sanitizers] [--no-conformance]
@@ -80,6 +83,25 @@ run_integration() { # server-binary label
     fi
 }
 
+run_browser() { # server-binary
+    [ -f tests/browser/run.sh ] || return 0
+    local log="$LOGDIR/browser.log"
+    BLINDPAD_BIN="$1" timeout 900 bash tests/browser/run.sh "${BLINDPAD_CLIENT_TREE:-}" >"$log" 2>&1
+    local rc=$?
+    local skip line p f
+    skip=$(grep -m1 '^skipped:' "$log")
+    if [ -n "$skip" ] && [ $rc -eq 0 ]; then
+        echo "browser flow (real CryptPad web client): $skip"
+        return 0
+    fi
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+    p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p'); p=${p:-0}
+    f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p'); f=${f:-0}
+    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    [ "$f" -gt 0 ] && { echo "---- $log"; tail -60 "$log"; }
+    count "browser flow (real CryptPad web client) [gcc]" "$p" "$f"
+}
+
 build() { # make args...
     local name="build${*:+-$*}"
     name=${name//[ \/=]/_}
@@ -96,6 +118,7 @@ else
     if build; then
         run_unit build gcc
         [ $UNIT_ONLY -eq 0 ] && run_integration "$ROOT/build/blindpad-server" gcc
+        [ $UNIT_ONLY -eq 0 ] && run_browser "$ROOT/build/blindpad-server"
     fi
     if command -v clang >/dev/null 2>&1; then
         build CC=clang BUILD=build/clang
