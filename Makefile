@@ -21,7 +21,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay -lhttp_pars
 
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-           -Wmissing-prototypes -Wno-unused-parameter -fno-omit-frame-pointer -Isrc $(PKG_CFLAGS)
+           -Wmissing-prototypes -Wno-unused-parameter -fno-omit-frame-pointer -Iinclude -Isrc $(PKG_CFLAGS)
 LDFLAGS ?=
 
 ifeq ($(SANITIZER),address)
@@ -35,6 +35,18 @@ else ifneq ($(SANITIZER),)
 endif
 
 LIB_SRC  := $(filter-out src/server/main.c,$(wildcard src/common/*.c src/protocol/*.c src/storage/*.c src/server/*.c))
+# libblindpad (the client library): src/common, src/protocol and src/client, static and shared
+# (position-independent objects in $(BUILD)/pic); the CLI (src/cli) links the static one.
+CORE_SRC   := $(wildcard src/common/*.c src/protocol/*.c)
+CLIENT_SRC := $(wildcard src/client/*.c)
+CLIENT_A   := $(BUILD)/libblindpad.a
+CLIENT_SO  := $(BUILD)/libblindpad.so
+CLIENT_PC  := $(BUILD)/blindpad.pc
+CLIENT_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o) $(CLIENT_SRC:%.c=$(BUILD)/obj/%.o)
+CLIENT_PIC := $(CORE_SRC:%.c=$(BUILD)/pic/%.o) $(CLIENT_SRC:%.c=$(BUILD)/pic/%.o)
+CLI_SRC    := $(wildcard src/cli/*.c)
+CLI        := $(if $(CLI_SRC),$(BUILD)/blindpad)
+PREFIX     ?= /usr/local
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libblindpad-server.a
 SERVER   := $(BUILD)/blindpad-server
@@ -44,8 +56,8 @@ FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all run test unit clean fuzz deps test-deps
-all: $(SERVER) $(UNIT_BIN)
+.PHONY: all run test unit clean fuzz deps test-deps install
+all: $(SERVER) $(CLIENT_A) $(CLIENT_SO) $(CLIENT_PC) $(CLI) $(UNIT_BIN)
 
 deps:
 	@bash scripts/deps.sh
@@ -63,9 +75,37 @@ $(LIB): $(LIB_OBJ)
 $(SERVER): $(BUILD)/obj/src/server/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(LIB)
+$(BUILD)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -lcmocka -lm
+	$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+
+$(CLIENT_A): $(CLIENT_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(CLIENT_SO): $(CLIENT_PIC)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libblindpad.so.0 -o $@ $^ $(PKG_LIBS) -lm
+
+$(CLIENT_PC): blindpad.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's#@PREFIX@#$(PREFIX)#g' -e 's#@REQUIRES@#$(PKGS)#g' $< > $@
+
+$(BUILD)/blindpad: $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(CLIENT_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+# Unit tests link both libraries (the server's first: shared modules come from it).
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(LIB) $(CLIENT_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB) $(CLIENT_A) $(LDFLAGS) $(PKG_LIBS) -lcmocka -lm
+
+install: $(CLIENT_A) $(CLIENT_SO) $(CLIENT_PC) $(CLI) $(SERVER)
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/blindpad $(DESTDIR)$(PREFIX)/bin
+	install -m 644 include/blindpad/*.h $(DESTDIR)$(PREFIX)/include/blindpad/
+	install -m 644 $(CLIENT_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(CLIENT_SO) $(DESTDIR)$(PREFIX)/lib/libblindpad.so.0
+	ln -sf libblindpad.so.0 $(DESTDIR)$(PREFIX)/lib/libblindpad.so
+	install -m 644 $(CLIENT_PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 755 $(SERVER) $(CLI) $(DESTDIR)$(PREFIX)/bin/
 
 run: deps $(SERVER)
 	$(SERVER) --listen 127.0.0.1:3000 --data ./data
@@ -77,10 +117,10 @@ test: test-deps
 	@bash tests/run.sh
 
 # libFuzzer targets: clang only, always with ASan+UBSan; the library is rebuilt into build/fuzzlib.
-FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined
-build/fuzz/%: fuzz/%.c $(LIB_SRC) $(wildcard src/*/*.h)
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined
+build/fuzz/%: fuzz/%.c $(LIB_SRC) $(CLIENT_SRC) $(wildcard src/*/*.h include/blindpad/*.h)
 	@mkdir -p build/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lm
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(CLIENT_SRC) $(PKG_LIBS) -lm
 
 # The dispatcher target brings its own fake transport instead of net.c.
 build/fuzz/fuzz_netflux: fuzz/fuzz_netflux.c $(LIB_SRC) $(wildcard src/*/*.h)
@@ -108,4 +148,4 @@ bench: $(SERVER) $(LOADGEN)
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/server/main.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/server/main.d $(CLIENT_OBJ:.o=.d) $(CLIENT_PIC:.o=.d) $(CLI_SRC:%.c=$(BUILD)/obj/%.d)

@@ -27,6 +27,13 @@ const char *bp_strerror(int err)
     case BP_EBADID: return "invalid id";
     case BP_ECONFIG: return "invalid configuration";
     case BP_ESYS: return "system error";
+    case BP_EDECRYPT: return "cannot decrypt: wrong key, or the data was tampered with";
+    case BP_ELINK: return "not a valid link";
+    case BP_ENET: return "network error";
+    case BP_ESERVER: return "the server refused the request";
+    case BP_ETIMEOUT: return "timed out";
+    case BP_EAUTH: return "wrong password or link";
+    case BP_ECANCELED: return "cancelled";
     }
     return "unknown error";
 }
