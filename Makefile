@@ -141,6 +141,11 @@ LOADGEN_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/*.c) src/common/
 loadgen: $(LOADGEN)
 $(LOADGEN): $(LOADGEN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+# build/filecrypt: libblindpad's file encryption against raw secretbox (docs/PERFORMANCE.md).
+.PHONY: filecrypt
+filecrypt: $(BUILD)/filecrypt
+$(BUILD)/filecrypt: bench/filecrypt/filecrypt.c $(CLIENT_A)
+	$(CC) $(CFLAGS) -o $@ $< $(CLIENT_A) $(LDFLAGS) $(PKG_LIBS) -lm
 bench: $(SERVER) $(LOADGEN)
 	@bash bench/run-short.sh --build $(BUILD)
 -include $(LOADGEN_OBJ:.o=.d)
