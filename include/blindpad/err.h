@@ -43,9 +43,6 @@ enum bp_err {
 /* Returns a static, never-NULL description of err (also of unknown codes). */
 const char *bp_strerror(int err);
 
-/* Returns a static, never-NULL description of err (also of unknown codes). */
-const char *bp_strerror(int err);
-
 #ifdef __cplusplus
 }
 #endif
