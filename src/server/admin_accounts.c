@@ -66,6 +66,7 @@
 
 #include <sodium.h>
 
+#include "common/b64.h"
 #include "common/err.h"
 #include "common/jsonw.h"
 #include "common/log.h"
@@ -1078,7 +1079,8 @@ static void a_upload_logo(const struct rpc_ctx *c, const json_t *data)
     size_t blen = (size_t)((end ? end : s + len) - b64);
     uint8_t *bytes = xmalloc(blen / 4 * 3 + 3);
     size_t n = 0;
-    if ((sodium_base642bin(bytes, blen / 4 * 3 + 3, b64, blen, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 &&
+    if (!b64_chars_ok(b64, blen, false) ||
+        (sodium_base642bin(bytes, blen / 4 * 3 + 3, b64, blen, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 &&
          sodium_base642bin(bytes, blen / 4 * 3 + 3, b64, blen, NULL, &n, NULL,
                            sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0) ||
         n == 0) {

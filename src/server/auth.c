@@ -49,6 +49,7 @@
 #include <uthash.h>
 #include <utlist.h>
 
+#include "common/b64.h"
 #include "common/err.h"
 #include "common/jsonw.h"
 #include "common/log.h"
@@ -206,7 +207,8 @@ static bool b64_exact(const char *s, size_t len, uint8_t *out, size_t want)
     if (len != ((want + 2) / 3) * 4)
         return false;
     size_t n = 0;
-    return sodium_base642bin(out, want, s, len, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 && n == want;
+    return b64_chars_ok(s, len, false) &&
+           sodium_base642bin(out, want, s, len, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 && n == want;
 }
 
 /* A block key given as a JSON value: 44 chars decoding to 32 bytes. Fills
@@ -791,7 +793,8 @@ static const char *write_login_block(struct server *srv, const json_t *content, 
         return "E_BLOCK_TOO_LARGE";
     uint8_t *block = xmalloc(clen / 4 * 3 + 3);
     size_t blen = 0;
-    if (clen % 4 || sodium_base642bin(block, clen / 4 * 3 + 3, json_string_value(jc), clen, NULL, &blen, NULL,
+    if (clen % 4 || !b64_chars_ok(json_string_value(jc), clen, false) ||
+        sodium_base642bin(block, clen / 4 * 3 + 3, json_string_value(jc), clen, NULL, &blen, NULL,
                                       sodium_base64_VARIANT_ORIGINAL) != 0) {
         free(block);
         return "E_INVALID_BLOCK";
@@ -1327,7 +1330,7 @@ static void stage2(struct server *srv, struct http_resp *resp, const json_t *bod
         reply_error(resp, 500, "Invalid public key");
     else if (!cmd)
         reply_error(resp, 501, "Not implemented");
-    else if (json_string_length(js) % 4 ||
+    else if (json_string_length(js) % 4 || !b64_chars_ok(json_string_value(js), json_string_length(js), false) ||
              sodium_base642bin(sig, sizeof sig, json_string_value(js), json_string_length(js), NULL, &siglen, NULL,
                                sodium_base64_VARIANT_ORIGINAL) != 0 || siglen != sizeof sig ||
              !key_from_json(spk, a.safe, pub))

@@ -27,6 +27,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "common/b64.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "server/settings.h"
@@ -116,7 +117,7 @@ bool decree_valid_public_key(const char *s, size_t len)
 {
     unsigned char raw[33];
     size_t n = 0;
-    return len == 44 &&
+    return len == 44 && b64_chars_ok(s, len, false) &&
            sodium_base642bin(raw, sizeof raw, s, len, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
            n == 32;
 }

@@ -132,6 +132,7 @@
 #include <sodium.h>
 #include <wslay/wslay.h>
 
+#include "common/b64.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/utf8.h"
@@ -421,7 +422,7 @@ int net__ws_accept(const char *key, size_t key_len, char out[NET_WS_ACCEPT_LEN])
     key = trim(key, &key_len);
     /* A 16-byte nonce is exactly 24 base64 characters; checking the length
      * first also bounds what sodium reads. */
-    if (key_len != 24 ||
+    if (key_len != 24 || !b64_chars_ok(key, key_len, false) ||
         sodium_base642bin(raw, sizeof raw, key, key_len, NULL, &raw_len, &end,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
         raw_len != 16 || end != key + key_len)

@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <utlist.h>
 
+#include "common/b64.h"
 #include "common/err.h"
 #include "common/jsonw.h"
 #include "common/log.h"
@@ -622,7 +623,8 @@ struct proof {
 static int b64_strict(const char *s, size_t n, uint8_t *out, size_t cap, size_t *out_len)
 {
     const char *end;
-    if (sodium_base642bin(out, cap, s, n, NULL, out_len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+    if (!b64_chars_ok(s, n, false) ||
+        sodium_base642bin(out, cap, s, n, NULL, out_len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
         end != s + n)
         return BP_EINVAL;
     return 0;

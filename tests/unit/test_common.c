@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/b64.h"
 #include "common/buf.h"
+#include "server/decree.h"
 #include "common/err.h"
 #include "common/jsonw.h"
 #include "common/utf8.h"
@@ -144,6 +146,24 @@ static void test_buf_sbuf(void **state)
     buf_free(&b);
 }
 
+/* libsodium 1.0.18 decodes high bytes as base64: the guard must refuse them,
+ * and so must the decoders that use it. */
+static void test_b64_guard(void **state)
+{
+    assert_true(b64_chars_ok("AAAA+/==", 8, false));
+    assert_false(b64_chars_ok("AAAA-_==", 8, false));
+    assert_true(b64_chars_ok("AAAA-_==", 8, true));
+    assert_false(b64_chars_ok("AAA\xc0", 4, false));
+    assert_false(b64_chars_ok("AA A", 4, false));
+    char key[45];
+    memset(key, 'A', 43);
+    key[43] = '=';
+    key[44] = '\0';
+    assert_true(decree_valid_public_key(key, 44));
+    key[10] = (char)0xfe;
+    assert_false(decree_valid_public_key(key, 44));
+}
+
 static void test_strerror(void **state)
 {
     for (int e = 0; e >= BP_ESYS; e--)
@@ -159,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_jsonw_strings_random),
         cmocka_unit_test(test_jsonw_values),  cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_buf_sbuf),      cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_b64_guard),
     };
     return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }
