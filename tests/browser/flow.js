@@ -28,8 +28,10 @@
 //              logged. Same server traffic, more diagnostics.
 //
 // Output: one line per step ("ok <n> <step> (<seconds>s)" or "FAIL <n> <step>: <reason>"), then for
-// each failed step the first failing HTTP response, the first RPC/Netflux error and the first console
-// error seen while it ran, and the paths of its screenshots; the last line is "N passed, N failed".
+// each failed step the first failing HTTP response, failed request, RPC/Netflux/history error, page
+// error and console error seen while it ran, the first RPC it never got an answer to, what the client
+// showed on screen (dialogs, toasts, loading errors) and screenshots; the last line is
+// "N passed, N failed". OUT holds events.log, http.log, ws.log, flow.json and the screenshots.
 // Exit status: 0 when every step passed, 1 otherwise, 2 on bad usage.
 'use strict';
 
@@ -89,19 +91,19 @@ const blobGets = new Map();   // context label -> GET /blob/xx/id answered 200/2
 let currentStep = 'setup';
 
 function logLine(fd, line) { fs.writeSync(fd, `${secs(Date.now() - T0).padStart(7)} ${line}\n`); }
-function note(kind, ctx, text) {
-    const e = { step: currentStep, kind, ctx, text, t: Date.now() - T0 };
+function note(kind, ctx, text, step = currentStep) {
+    const e = { step, kind, ctx, text, t: Date.now() - T0 };
     notable.push(e);
-    logLine(eventsFile, `[${currentStep}] ${ctx} ${kind}: ${text}`);
+    logLine(eventsFile, `[${step}] ${ctx} ${kind}: ${text}`);
     if (opts.verbose) { console.log(`  (${ctx} ${kind}) ${text}`); }
 }
 const clip = (s, n = 400) => { s = String(s); return s.length > n ? `${s.slice(0, n)}…(${s.length} chars)` : s; };
 
 // Known-noise filter: requests the client makes that are expected to 404 on every server
 // (optional modules); they are logged but not counted as "notable".
+const BLOCK_URL = /\/block\/[0-9A-Za-z_+-]{2}\/[0-9A-Za-z_+=-]+$/;   // register's "is this name free" probe
 const EXPECTED_404 = [
     /\/customize\/[^?]*\.(js|less|css|json)(\?|$)/,   // optional customize overrides
-    /\/block\/[0-9A-Za-z_+-]{2}\/[0-9A-Za-z_+=-]+$/,   // register's "is this name free" block probe
     /\/api\/updatequota/,
     /\/[a-z]+\/templates\.js(\?|$)/,                 // optional per-app templates (pad/templates.js)
     /\/favicon\.ico$/,
@@ -111,8 +113,7 @@ const EXPECTED_404 = [
 const EXPECTED_CONSOLE = [
     /WebWorker\/SharedWorker state forced/,            // our own --workers none switch
     /cke4\.ckeditor\.com/,                             // CKEditor's version check, blocked by CSP
-    /the server responded with a status of 404.*\/(block\/|favicon\.ico|[a-z]+\/templates\.js)/,
-    /^404 \(\/common\/common-login\.js/,              // the register probe's 404, logged by the client
+    /the server responded with a status of 404.*\/(favicon\.ico|[a-z]+\/templates\.js)/,
     /templates\.js.*MIME type \('text\/html'\)/,        // the same optional templates.js
 ];
 
@@ -122,7 +123,10 @@ function instrumentContext(ctx, label) {
         const loc = msg.location();
         const where = loc && loc.url ? ` (${loc.url.replace(opts.url, '')}:${loc.lineNumber})` : '';
         const text = `${msg.text()}${where}`;
-        if (type === 'error' && !EXPECTED_CONSOLE.some((re) => re.test(text))) { note('console.error', label, clip(text, 600)); }
+        // the register probe's block 404, as the browser and the client log it (only while registering)
+        const probe = currentStep === 'register' &&
+            (/status of 404.*\/block\//.test(text) || /^404 \(\/common\/common-login\.js/.test(text));
+        if (type === 'error' && !probe && !EXPECTED_CONSOLE.some((re) => re.test(text))) { note('console.error', label, clip(text, 600)); }
         else { logLine(eventsFile, `[${currentStep}] ${label} console.${type}: ${clip(text, 300)}`); }
     });
     ctx.on('weberror', (err) => { note('pageerror', label, clip(err.error().stack || err.error().message, 600)); });
@@ -146,14 +150,18 @@ function instrumentContext(ctx, label) {
             blobGets.set(label, (blobGets.get(label) || 0) + 1);
         }
         if (status < 400) { return; }
+        const step = currentStep;   // the body arrives later; the step is the one of the response
+        const url = res.url().replace(/[?#].*$/, '');
+        const expected = status === 404 &&
+            (EXPECTED_404.some((re) => re.test(res.url())) || (step === 'register' && BLOCK_URL.test(url)));
         let body = '';
         try { body = (await res.text()).replace(/\s+/g, ' '); } catch (e) { body = `<body unavailable: ${e.message}>`; }
         const line = `${req.method()} ${res.url()} -> ${status} ${clip(body, 200)}`;
-        if (status === 404 && EXPECTED_404.some((re) => re.test(res.url()))) {
-            logLine(eventsFile, `[${currentStep}] ${label} http(expected): ${line}`);
+        if (expected) {
+            logLine(eventsFile, `[${step}] ${label} http(expected): ${line}`);
             return;
         }
-        note('http', label, line);
+        note('http', label, line, step);
     });
     ctx.on('page', (page) => instrumentPage(page, label));
 }
@@ -372,6 +380,8 @@ async function main() {
     const browser = await chromium.launch({
         executablePath: opts.chromium,
         headless: true,
+        // --no-sandbox: Chromium's own sandbox cannot start as root (CI and this machine);
+        // --disable-dev-shm-usage: small /dev/shm in containers
         args: ['--no-sandbox', '--disable-dev-shm-usage'],
     });
     const version = browser.version();
@@ -382,7 +392,7 @@ async function main() {
     const fileName = `bpflow-upload-${crypto.randomBytes(3).toString('hex')}.png`;
     const filePath = path.join(OUT, fileName);
     // a 320x320 PNG of random pixels (~300 KB, incompressible): several upload chunks, and an
-    // image that the file viewer's media-tag must decrypt and display
+    // image that the drive's preview (media-tag) must fetch, decrypt and display
     fs.writeFileSync(filePath, makePng(IMG_SIZE, IMG_SIZE));
     console.log(`# ${opts.url}  chromium ${version}  workers=${opts.workers}  user=${user}  out=${OUT}`);
 
@@ -507,7 +517,7 @@ async function main() {
         if (first === 'popup') { await storeBtn.click(); }
         await hidden
             .catch(() => { throw new Error(`the pad was not stored in the drive (the URL kept its edit hash ${editHash})`); });
-        return `view link ${opts.url}/pad/#${viewHash.slice(0, 20)}…`;
+        return `${created ? 'via the creation screen' : 'without creation screen'}, ${first === 'popup' ? 'stored with STORE' : 'stored at once'}; view link ${opts.url}/pad/#${viewHash.slice(0, 20)}…`;
     }, ['login']);
 
     // 4 readonly ---------------------------------------------------------------------------------
