@@ -278,6 +278,17 @@ int bp_client_poll(struct bp_client *cl, unsigned timeout_ms)
         set_err(cl, BP_ENET, bp_conn_errmsg(cl->c));
         return BP_ENET;
     }
+    if (timeout_ms == 0) {
+        /* Only what is ready now: a 0 ms timer would still let UV_RUN_ONCE
+         * block in poll until the connection's next deadline check. */
+        uv_run(&cl->loop, UV_RUN_NOWAIT);
+        if (cl->dropped) {
+            set_err(cl, BP_ENET, bp_conn_errmsg(cl->c));
+            return BP_ENET;
+        }
+        set_err(cl, 0, NULL);
+        return 0;
+    }
     bool done = false;
     uv_timer_t t;
     uv_timer_init(&cl->loop, &t);

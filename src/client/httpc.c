@@ -334,6 +334,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         finish(c, BP_ENET, "connection error: %s", uv_strerror((int)nread));
         return;
     }
+    if (nread == 0)
+        return; /* EAGAIN (libuv reports it after filling its buffer): not the end; feeding
+                   http_parser 0 bytes would mean end of stream */
     long k = cnet_hresp_feed(&c->parser, b->base, (size_t)nread);
     if (k < 0) {
         finish(c, (int)k == BP_ETOOBIG ? BP_ETOOBIG : (int)k == BP_ENOMEM ? BP_ENOMEM : BP_EPROTO,
