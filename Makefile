@@ -116,16 +116,22 @@ unit: $(SERVER) $(UNIT_BIN)
 test: test-deps
 	@bash tests/run.sh
 
-# libFuzzer targets: clang only, always with ASan+UBSan; the library is rebuilt into build/fuzzlib.
-FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined
-build/fuzz/%: fuzz/%.c $(LIB_SRC) $(CLIENT_SRC) $(wildcard src/*/*.h include/blindpad/*.h)
+# libFuzzer targets: clang only, always with ASan+UBSan. The server and client sources are
+# compiled once into build/fuzzobj (instrumented, -fsanitize=fuzzer-no-link) and every target
+# links them; the dispatcher target brings its own fake transport instead of net.c.
+FUZZ_SAN    := -fsanitize=address,undefined
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc $(PKG_CFLAGS) $(FUZZ_SAN)
+FUZZ_OBJ    := $(patsubst %.c,build/fuzzobj/%.o,$(LIB_SRC) $(CLIENT_SRC))
+build/fuzzobj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+build/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p build/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(CLIENT_SRC) $(PKG_LIBS) -lm
-
-# The dispatcher target brings its own fake transport instead of net.c.
-build/fuzz/fuzz_netflux: fuzz/fuzz_netflux.c $(LIB_SRC) $(wildcard src/*/*.h)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS) -lm
+build/fuzz/fuzz_netflux: fuzz/fuzz_netflux.c $(FUZZ_OBJ)
 	@mkdir -p build/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out src/server/net.c,$(LIB_SRC)) $(PKG_LIBS) -lm
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(filter-out build/fuzzobj/src/server/net.o,$(FUZZ_OBJ)) $(PKG_LIBS) -lm
+-include $(FUZZ_OBJ:.o=.d)
 
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
