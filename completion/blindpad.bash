@@ -5,7 +5,7 @@ _blindpad() {
     COMPREPLY=()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="upload download share link-info whoami logout help"
+    local commands="upload download new cat append edit watch share link-info whoami logout help"
     local globals="--server --json --no-progress --quiet --help --version"
 
     # the command is the first word that is not a global option (or its argument)
@@ -44,6 +44,20 @@ _blindpad() {
             COMPREPLY=($(compgen -W "-o --output --force --password --limit-rate $globals" -- "$cur")) ;;
         share)
             COMPREPLY=($(compgen -W "--view --password $globals" -- "$cur")) ;;
+        new)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "--password --expire --owned --title --mode $globals" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "code markdown slide" -- "$cur"))
+            fi ;;
+        cat)
+            COMPREPLY=($(compgen -W "--raw --password $globals" -- "$cur")) ;;
+        append)
+            COMPREPLY=($(compgen -W "--no-newline --password $globals" -- "$cur")) ;;
+        edit)
+            COMPREPLY=($(compgen -W "--password $globals" -- "$cur")) ;;
+        watch)
+            COMPREPLY=($(compgen -W "--count --timeout --password $globals" -- "$cur")) ;;
         link-info)
             COMPREPLY=($(compgen -W "--show-keys $globals" -- "$cur")) ;;
         help)

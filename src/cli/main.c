@@ -13,12 +13,18 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_pad.h"
 
 #define BLINDPAD_CLI_VERSION "0.1.0"
 
 static const struct cli_cmd commands[] = {
     {"upload", "encrypt a file and upload it; prints its link", cli_usage_upload, cmd_upload},
     {"download", "download a file link and decrypt it", cli_usage_download, cmd_download},
+    {"new", "create a code, markdown or slide document; prints its link", cli_usage_new, cmd_new},
+    {"cat", "print a document's text", cli_usage_cat, cmd_cat},
+    {"append", "append text to a document", cli_usage_append, cmd_append},
+    {"edit", "edit a document's text in $EDITOR", cli_usage_edit, cmd_edit},
+    {"watch", "print a document's text and every change, live", cli_usage_watch, cmd_watch},
     {"share", "print a link to share (read-only with --view)", cli_usage_share, cmd_share},
     {"link-info", "show what a link points to (no secrets unless --show-keys)",
      cli_usage_link_info, cmd_link_info},
@@ -28,8 +34,7 @@ static const struct cli_cmd commands[] = {
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static const char *const planned[] = {
-    "register", "login", "passwd", "ls", "new", "cat", "edit", "append", "rm",
-    "owners", "access", "mail", "watch",
+    "register", "login", "passwd", "ls", "rm", "owners", "access", "mail",
 };
 
 static void main_usage(FILE *f)

@@ -310,9 +310,11 @@ test('help, usage errors, unknown and planned commands', async () => {
     r = await run(['frobnicate']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /unknown command/);
-    r = await run(['cat', 'x']);
+    r = await run(['ls']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /not implemented yet/);
+    r = await run(['cat', 'x']);
+    assert.equal(r.code, 3, 'a wrong link is exit 3');
     r = await run([]);
     assert.equal(r.code, 1);
 });

@@ -1,0 +1,182 @@
+/* cmd_cat.c: `blindpad cat LINK`: prints a document's text (code, markdown,
+ * slide: the "content" of the JSON document) or, with --raw or for other
+ * apps, the whole JSON document. Also the helpers shared by the document
+ * subcommands (cmd_pad.h). */
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <blindpad/err.h>
+#include <blindpad/link.h>
+#include <blindpad/pad.h>
+
+#include "cli/cli.h"
+#include "cli/cmd_pad.h"
+
+const char cli_usage_cat[] =
+    "usage: blindpad cat LINK [--raw] [--password]\n"
+    "\n"
+    "Prints the current text of a document (code and markdown pads, slides). Other\n"
+    "documents (rich text, kanban, ...) are printed as their JSON document.\n"
+    "\n"
+    "  --raw           print the whole JSON document as stored\n"
+    "  --password      the link's password ($BLINDPAD_PASSWORD or asked); asked anyway\n"
+    "                  when the link has /p/\n"
+    "\n"
+    "With --json: {\"ok\":true,\"text\":...,\"app\":...,\"head\":...,\"hash\":...}.\n";
+
+int cli_pad_fail(struct cli *cli, struct bp_pad *pad, const char *what, int err)
+{
+    const char *d = pad ? bp_pad_error(pad) : "";
+    switch (err) {
+    case BP_ENOENT:
+        return cli_fail(cli, CLI_NOTFOUND, "%s: nothing at this link (never created, or wrong "
+                                           "password)", what);
+    case BP_EDELETED:
+        return cli_fail(cli, CLI_NOTFOUND, "%s: the document was deleted", what);
+    case BP_EEXPIRED:
+        return cli_fail(cli, CLI_NOTFOUND, "%s: the document has expired", what);
+    case BP_EFORBIDDEN:
+        return cli_fail(cli, CLI_AUTH, "%s: not allowed (%s)", what,
+                        d && *d ? d : "a read-only link, or a restricted document");
+    case BP_EPROTO:
+        return cli_fail(cli, CLI_USAGE, "%s: %s", what,
+                        d && *d ? d : "this document is not a text document");
+    default:
+        if (d && *d)
+            return cli_fail(cli, cli_exit_for(err), "%s: %s (%s)", what, bp_strerror(err), d);
+        return cli_fail(cli, cli_exit_for(err), "%s: %s", what, bp_strerror(err));
+    }
+}
+
+int cli_pad_open(struct cli *cli, const char *arg, bool want_pw, struct bp_pad **out)
+{
+    *out = NULL;
+    struct bp_link *l = NULL;
+    const char *why = NULL;
+    char *pw = NULL;
+    int rc = CLI_OK;
+    int e = bp_link_parse(arg, NULL, &l, &why);
+    if (e)
+        return e == BP_ELINK ? cli_fail(cli, CLI_AUTH, "not a link blindpad can open: %s",
+                                        why ? why : "unknown format")
+                             : cli_fail(cli, cli_exit_for(e), "%s", bp_strerror(e));
+    if (l->kind != BP_LINK_DOC) {
+        rc = cli_fail(cli, CLI_USAGE, "this is a file link: use `blindpad download`");
+        goto out;
+    }
+    if (!l->has_keys) {
+        rc = cli_fail(cli, CLI_AUTH, "this link carries no key (a v3 \"safe\" link): ask for "
+                                     "the full link");
+        goto out;
+    }
+    if (l->password_flag || want_pw) {
+        if ((rc = cli_password(cli, "Password for this link: ", &pw)))
+            goto out;
+        bp_link_free(l);
+        l = NULL;
+        if ((e = bp_link_parse(arg, pw, &l, &why))) {
+            rc = cli_fail(cli, cli_exit_for(e), "%s", why ? why : bp_strerror(e));
+            goto out;
+        }
+    }
+    char origin[CLI_ORIGIN_MAX];
+    if (cli_link_origin(arg, origin, sizeof origin)) {
+        if ((rc = cli_set_origin(cli, origin, origin, sizeof origin)))
+            goto out;
+    } else {
+        snprintf(origin, sizeof origin, "%s", cli->server);
+    }
+    struct bp_pad_open_opts oo = {.must_exist = true};
+    char err[512] = "";
+    e = bp_pad_open_url(origin, l, &oo, out, err, sizeof err);
+    if (e == BP_ENET || e == BP_ETIMEOUT)
+        rc = cli_fail_net(cli, origin, err);
+    else if (e)
+        rc = cli_pad_fail(cli, NULL, "cannot open the document", e);
+out:
+    bp_link_free(l);
+    sodium_free(pw);
+    return rc;
+}
+
+int cli_read_stdin(struct cli *cli, char **out, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap);
+    if (!b)
+        return cli_fail(cli, CLI_LOCAL, "out of memory");
+    size_t k;
+    while ((k = fread(b + n, 1, cap - n - 1, stdin)) > 0) {
+        n += k;
+        if (cap - n - 1 == 0) {
+            char *nb = cap > (256u << 20) ? NULL : realloc(b, cap * 2);
+            if (!nb) {
+                free(b);
+                return cli_fail(cli, CLI_LOCAL, "standard input is too large");
+            }
+            b = nb;
+            cap *= 2;
+        }
+    }
+    if (ferror(stdin)) {
+        free(b);
+        return cli_fail(cli, CLI_LOCAL, "cannot read standard input");
+    }
+    b[n] = '\0';
+    *out = b;
+    *len = n;
+    return CLI_OK;
+}
+
+int cmd_cat(struct cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"raw", no_argument, NULL, 'r'},
+                                         {"password", no_argument, NULL, 'p'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    bool raw = false, want_pw = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r': raw = true; break;
+        case 'p': want_pw = true; break;
+        case 'h': return cli_help(cli_usage_cat);
+        default: return cli_usage_error(cli, cli_usage_cat, "unknown option");
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error(cli, cli_usage_cat, "cat takes one LINK");
+    struct bp_pad *pad = NULL;
+    int rc = cli_pad_open(cli, argv[optind], want_pw, &pad);
+    if (rc)
+        return rc;
+    char *s = NULL;
+    size_t n = 0;
+    int e = raw ? BP_EPROTO : bp_pad_text(pad, &s, &n);
+    bool is_text = e == 0;
+    if (e == BP_EPROTO)
+        e = bp_pad_content(pad, &s, &n);
+    if (e) {
+        rc = cli_pad_fail(cli, pad, "cannot read the document", e);
+        goto out;
+    }
+    if (cli->json) {
+        char head[65], hash[65];
+        bp_pad_head(pad, head);
+        bp_pad_content_hash(pad, hash);
+        const struct bp_link *l = bp_pad_link(pad);
+        cli_json_out(json_pack("{s:b, s:s%, s:s, s:b, s:s, s:s, s:s}", "ok", 1,
+                               is_text ? "text" : "document", s, n, "app",
+                               l->type[0] ? l->type : l->app, "text_document", is_text, "head", head,
+                               "hash", hash, "lastKnownHash", bp_pad_last_hash(pad)));
+    } else {
+        fwrite(s, 1, n, stdout);
+    }
+out:
+    free(s);
+    bp_pad_free(pad);
+    return rc;
+}
