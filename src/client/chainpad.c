@@ -14,10 +14,16 @@
  * root is cached per message with an epoch that changes whenever the root
  * moves (prune, checkpoint adoption), since only then can a message lose it.
  *
- * The writer keeps the user's desired content "user" next to "auth"; when the
- * head changes, user is carried over as in §5.4: own messages applied or
- * reverted leave it alone, other authors' changes are merged into it (text:
- * TextTransformer rule on diffs; JSON: a structural three-way merge). */
+ * The writer keeps the user's desired content "user" next to "auth", and the
+ * uncommitted work as operations "work" (auth -> user), as JS does. A new
+ * desired content is diffed against the previous one and composed onto work,
+ * so an insert keeps the place it was made at. When the head changes, work is
+ * carried over as in §5.4: own messages applied or reverted are composed into
+ * it (user unchanged); other authors' patches transform it (TextTransformer on
+ * the operations themselves, never a re-diff of whole texts, which could
+ * split an insert that starts like its neighbour). JSON engines then run a
+ * structural three-way merge whose string values come from the transformed
+ * text when it parses. */
 #include "blindpad/chainpad.h"
 
 #include <sodium.h>
@@ -66,6 +72,8 @@ struct bp_chainpad {
     struct msg *root, *best, *initmsg;
     unsigned long epoch;
     struct u16 auth, user;
+    struct cp_op *work; /* uncommitted work: apply(auth, work) == user, simplest form */
+    size_t nwork;
     char *pending; /* message in flight (UTF-8) */
     size_t pendinglen;
     bool need_init_send;
@@ -307,10 +315,14 @@ static int status_of_node(const bp_chainpad *cp, const struct node *n)
 /* JSON three-way merge: remote wins conflicts; objects merge key by key;
  * strings merge as text; arrays merge element-wise when the lengths agree or
  * when both sides only appended. Returns a new reference. */
-static json_t *jmerge(const json_t *b, const json_t *t, const json_t *m, int depth);
+static json_t *jmerge(const json_t *b, const json_t *t, const json_t *m, const json_t *h,
+                      int depth);
 
-static json_t *jstr_merge(const json_t *b, const json_t *t, const json_t *m)
+/* h: the same place in the operation-transformed text (the hint), or NULL */
+static json_t *jstr_merge(const json_t *b, const json_t *t, const json_t *m, const json_t *h)
 {
+    if (json_is_string(h))
+        return json_deep_copy(h); /* the transformed ops kept every insert whole */
     struct u16 ub = U16_INIT, ut = U16_INIT, um = U16_INIT, out = U16_INIT;
     json_t *res = NULL;
     if (u16_from_utf8(&ub, json_string_value(b), json_string_length(b), false) == 0 &&
@@ -330,7 +342,8 @@ static json_t *jstr_merge(const json_t *b, const json_t *t, const json_t *m)
     return res ? res : json_deep_copy(t);
 }
 
-static json_t *jmerge(const json_t *b, const json_t *t, const json_t *m, int depth)
+static json_t *jmerge(const json_t *b, const json_t *t, const json_t *m, const json_t *h,
+                      int depth)
 {
     if (!b || depth > 200 || json_equal(b, m) || json_equal(t, m))
         return json_deep_copy(t); /* added on both sides, or nothing of mine: theirs */
@@ -343,7 +356,7 @@ static json_t *jmerge(const json_t *b, const json_t *t, const json_t *m, int dep
         json_object_foreach((json_t *)m, k, vm) {
             json_t *vb = json_object_get(b, k), *vt = json_object_get(t, k);
             if (vt)
-                json_object_set_new(res, k, jmerge(vb, vt, vm, depth + 1));
+                json_object_set_new(res, k, jmerge(vb, vt, vm, json_object_get(h, k), depth + 1));
             else if (!vb)
                 json_object_set(res, k, vm); /* added by me */
             /* else: removed by them: stays removed */
@@ -357,14 +370,16 @@ static json_t *jmerge(const json_t *b, const json_t *t, const json_t *m, int dep
         return res;
     }
     if (json_is_string(b) && json_is_string(t) && json_is_string(m))
-        return jstr_merge(b, t, m);
+        return jstr_merge(b, t, m, h);
     if (json_is_array(b) && json_is_array(t) && json_is_array(m)) {
         size_t nb = json_array_size(b), nt = json_array_size(t), nm = json_array_size(m);
         if (nb == nt && nb == nm) {
             json_t *res = json_array();
+            const json_t *ha = json_array_size(h) == nb ? h : NULL;
             for (size_t i = 0; i < nb; i++)
                 json_array_append_new(res, jmerge(json_array_get(b, i), json_array_get(t, i),
-                                                  json_array_get(m, i), depth + 1));
+                                                  json_array_get(m, i), json_array_get(ha, i),
+                                                  depth + 1));
             return res;
         }
         bool tp = nt >= nb, mp = nm >= nb;
@@ -398,35 +413,80 @@ static json_t *u16_json(const struct u16 *s)
     return v;
 }
 
-/* user := merge(base -> theirs, base -> user) */
-static void carry_over(const bp_chainpad *cp, const struct u16 *base, const struct u16 *theirs,
-                       struct u16 *user)
+static void ops_set(struct cp_op **dst, size_t *ndst, struct cp_op *src, size_t nsrc)
 {
-    if (u16_eq(user->p, user->n, base->p, base->n)) {
-        u16_set(user, theirs->p, theirs->n);
-        return;
-    }
-    struct u16 out = U16_INIT;
-    bool done = false;
-    if (is_json(cp)) {
-        json_t *jb = u16_json(base), *jt = u16_json(theirs), *jm = u16_json(user);
-        if (jb && jt && jm) {
-            json_t *r = jmerge(jb, jt, jm, 0);
-            char *s = NULL;
-            size_t len;
-            if (r && bp_sortify(r, &s, &len) == 0 && u16_from_utf8(&out, s, len, false) == 0)
-                done = true;
-            free(s);
-            json_decref(r);
+    cp_ops_free(*dst, *ndst);
+    *dst = src;
+    *ndst = nsrc;
+}
+
+/* One step of a path (§5.4): the document went from prev to doc by ops (on
+ * prev); back (on doc) undoes it. wk is the work on prev and becomes the work
+ * on doc; user follows. */
+static void carry_over(const bp_chainpad *cp, bool mine, const struct u16 *prev,
+                       const struct u16 *doc, const struct cp_op *ops, size_t nops,
+                       const struct cp_op *back, size_t nback, struct u16 *user,
+                       struct cp_op **wk, size_t *nwk)
+{
+    struct cp_op *t;
+    size_t nt;
+    if (mine) { /* own message: its ops leave (apply) or rejoin (revert) the work */
+        struct cp_op *bk;
+        size_t nbk;
+        cp_simplify(doc, back, nback, &bk, &nbk); /* a checkpoint changes nothing */
+        cp_compose(doc, bk, nbk, *wk, *nwk, &t, &nt);
+        cp_ops_free(bk, nbk);
+        ops_set(wk, nwk, t, nt);
+    } else {
+        struct cp_op *by;
+        size_t nby;
+        cp_simplify(prev, ops, nops, &by, &nby); /* a checkpoint changes nothing */
+        cp_transform_ops(*wk, nwk, by, nby);
+        cp_ops_free(by, nby);
+        cp_simplify(doc, *wk, *nwk, &t, &nt);
+        ops_set(wk, nwk, t, nt);
+        struct u16 cand = U16_INIT;
+        u16_set(&cand, doc->p, doc->n);
+        cp_apply_ops(&cand, *wk, *nwk);
+        bool done = false;
+        if (is_json(cp) && !u16_eq(user->p, user->n, prev->p, prev->n)) {
+            json_t *jb = u16_json(prev), *jt = u16_json(doc), *jm = u16_json(user);
+            json_t *jh = u16_json(&cand);
+            if (jb && jt && jm) {
+                json_t *r = jmerge(jb, jt, jm, jh, 0);
+                char *js = NULL;
+                size_t len;
+                struct u16 out = U16_INIT;
+                if (r && bp_sortify(r, &js, &len) == 0 && u16_from_utf8(&out, js, len, false) == 0) {
+                    u16_set(user, out.p, out.n);
+                    done = true;
+                }
+                u16_free(&out);
+                free(js);
+                json_decref(r);
+            }
+            json_decref(jb);
+            json_decref(jt);
+            json_decref(jm);
+            json_decref(jh);
         }
-        json_decref(jb);
-        json_decref(jt);
-        json_decref(jm);
+        if (!done)
+            u16_set(user, cand.p, cand.n);
+        u16_free(&cand);
     }
-    if (!done)
-        cp_merge_text(base, theirs, user, &out);
-    u16_set(user, out.p, out.n);
-    u16_free(&out);
+    /* keep apply(doc, wk) == user (a JSON merge can differ from the ops) */
+    struct u16 chk = U16_INIT;
+    u16_set(&chk, doc->p, doc->n);
+    cp_apply_ops(&chk, *wk, *nwk);
+    if (!u16_eq(chk.p, chk.n, user->p, user->n)) {
+        struct cp_op *d;
+        size_t nd;
+        cp_diff(doc->p, doc->n, user->p, user->n, &d, &nd);
+        cp_simplify(doc, d, nd, &t, &nt);
+        cp_ops_free(d, nd);
+        ops_set(wk, nwk, t, nt);
+    }
+    u16_free(&chk);
 }
 
 /* ---- receiving ------------------------------------------------------------------- */
@@ -527,6 +587,7 @@ static int handle(bp_chainpad *cp, const char *s, size_t n, bool from_me)
             cp->epoch++;
             u16_set(&cp->auth, m->ops[0].ins.p, m->ops[0].ins.n);
             u16_set(&cp->user, cp->auth.p, cp->auth.n);
+            ops_set(&cp->work, &cp->nwork, NULL, 0);
             set_after(m, &cp->auth);
             m->inv_ok = true; /* never reverted: it is the root */
             cp->need_init_send = false;
@@ -562,6 +623,9 @@ static int handle(bp_chainpad *cp, const char *s, size_t n, bool from_me)
     struct u16 doc = U16_INIT, prev = U16_INIT, user = U16_INIT;
     u16_set(&doc, cp->auth.p, cp->auth.n);
     u16_set(&user, cp->user.p, cp->user.n);
+    struct cp_op *wk;
+    size_t nwk;
+    cp_ops_copy(cp->work, cp->nwork, &wk, &nwk);
     for (i = 0; i < nrev; i++) {
         if (!rev[i]->inv_ok) { /* cannot happen: every chain message was applied */
             rc = status_of_node(cp, mn);
@@ -569,8 +633,8 @@ static int handle(bp_chainpad *cp, const char *s, size_t n, bool from_me)
         }
         u16_set(&prev, doc.p, doc.n);
         cp_apply_ops(&doc, rev[i]->inv, rev[i]->ninv);
-        if (!rev[i]->from_me)
-            carry_over(cp, &prev, &doc, &user);
+        carry_over(cp, rev[i]->from_me, &prev, &doc, rev[i]->inv, rev[i]->ninv, rev[i]->ops,
+                   rev[i]->nops, &user, &wk, &nwk);
     }
     struct msg *par = anc;
     for (i = 0; i + 1 < napp; i++) {
@@ -582,8 +646,8 @@ static int handle(bp_chainpad *cp, const char *s, size_t n, bool from_me)
         }
         u16_set(&prev, doc.p, doc.n);
         apply_msg(x, &doc);
-        if (!x->from_me)
-            carry_over(cp, &prev, &doc, &user);
+        carry_over(cp, x->from_me, &prev, &doc, x->ops, x->nops, x->inv, x->ninv, &user, &wk,
+                   &nwk);
         par = x;
     }
     if (!pch_matches(cand, par)) {
@@ -614,17 +678,25 @@ static int handle(bp_chainpad *cp, const char *s, size_t n, bool from_me)
     }
     u16_set(&prev, doc.p, doc.n);
     apply_msg(cand, &doc);
-    if (!cand->from_me)
-        carry_over(cp, &prev, &doc, &user);
+    carry_over(cp, cand->from_me, &prev, &doc, cand->ops, cand->nops, cand->inv, cand->ninv,
+               &user, &wk, &nwk);
     cp->best = cand; /* before pruning: the old head may be pruned */
     if (cand->type == CP_CHECKPOINT)
         prune(cp, cand);
     u16_set(&cp->auth, doc.p, doc.n);
-    if (is_json(cp) && !cp_json_valid(user.p, user.n))
+    if (is_json(cp) && !cp_json_valid(user.p, user.n)) {
         u16_set(&user, doc.p, doc.n); /* JS drops invalid transformed work */
+        cp_ops_free(wk, nwk);
+        wk = NULL;
+        nwk = 0;
+    }
     u16_set(&cp->user, user.p, user.n);
+    ops_set(&cp->work, &cp->nwork, wk, nwk);
+    wk = NULL;
+    nwk = 0;
     rc = status_of_node(cp, mn);
 out:
+    cp_ops_free(wk, nwk);
     free(rev);
     free(app);
     u16_free(&doc);
@@ -715,6 +787,7 @@ void bp_chainpad_free(bp_chainpad *cp)
     free(cp->tab);
     u16_free(&cp->auth);
     u16_free(&cp->user);
+    cp_ops_free(cp->work, cp->nwork);
     free(cp->pending);
     free(cp);
 }
@@ -862,6 +935,24 @@ int bp_chainpad_set_content(bp_chainpad *cp, const char *text, size_t len)
         u16_free(&u);
         return BP_EINVAL;
     }
+    /* the change since the last desired content, composed onto the work: the
+     * earlier edits keep their places (a diff against auth could move them) */
+    struct cp_op *d, *w;
+    size_t nd, nw;
+    cp_diff(cp->user.p, cp->user.n, u.p, u.n, &d, &nd);
+    cp_compose(&cp->auth, cp->work, cp->nwork, d, nd, &w, &nw);
+    cp_ops_free(d, nd);
+    struct u16 chk = U16_INIT;
+    u16_set(&chk, cp->auth.p, cp->auth.n);
+    cp_apply_ops(&chk, w, nw);
+    if (!u16_eq(chk.p, chk.n, u.p, u.n)) { /* cannot happen; stay correct anyway */
+        cp_ops_free(w, nw);
+        cp_diff(cp->auth.p, cp->auth.n, u.p, u.n, &d, &nd);
+        cp_simplify(&cp->auth, d, nd, &w, &nw);
+        cp_ops_free(d, nd);
+    }
+    u16_free(&chk);
+    ops_set(&cp->work, &cp->nwork, w, nw);
     u16_free(&cp->user);
     cp->user = u;
     return 0;
@@ -904,11 +995,10 @@ int bp_chainpad_make_message(bp_chainpad *cp, char **msg, size_t *len, int *is_c
         cp_serialize(CP_CHECKPOINT, &op, 1, ua, 64, ub, 64, &ser);
         cpflag = 1;
     } else {
-        struct cp_op *ops, *simp;
-        size_t nops, nsimp;
-        cp_diff(cp->auth.p, cp->auth.n, cp->user.p, cp->user.n, &ops, &nops);
-        cp_simplify(&cp->auth, ops, nops, &simp, &nsimp);
-        cp_ops_free(ops, nops);
+        /* the uncommitted work as it is (JS sends realtime.uncommitted) */
+        struct cp_op *simp;
+        size_t nsimp;
+        cp_simplify(&cp->auth, cp->work, cp->nwork, &simp, &nsimp);
         if (nsimp == 0) {
             cp_ops_free(simp, nsimp);
             return 0;

@@ -101,6 +101,20 @@ void cp_diff(const uint16_t *a, size_t an, const uint16_t *b, size_t bn,
 void cp_merge_text(const struct u16 *base, const struct u16 *theirs, const struct u16 *mine,
                    struct u16 *out);
 
+/* Local work kept as operations (CHAINPAD.md §5.4), so a rebase moves the
+ * user's inserts as wholes instead of re-diffing texts (a re-diff can align an
+ * insert that starts like its neighbour one unit off, and a later transform
+ * then cuts it: "w1-00\n" before "w0-00\n" became "1-00\nw").
+ * cp_ops_copy: *out (xmalloc'd) := a deep copy of ops.
+ * cp_transform_ops: Patch.transform with TextTransformer, in place: ops (local,
+ *   on document d) become ops valid on apply(d, by); vanished ops are freed.
+ * cp_compose: Patch.merge: a on doc, then b on apply(doc, a), as one patch on
+ *   doc in simplest form (*out xmalloc'd, cp_ops_free). */
+void cp_ops_copy(const struct cp_op *ops, size_t n, struct cp_op **out, size_t *nout);
+void cp_transform_ops(struct cp_op *ops, size_t *n, const struct cp_op *by, size_t nby);
+void cp_compose(const struct u16 *doc, const struct cp_op *a, size_t na, const struct cp_op *b,
+                size_t nb, struct cp_op **out, size_t *nout);
+
 /* True if JSON.parse would accept the text (strict JSON, lone surrogates ok). */
 bool cp_json_valid(const uint16_t *p, size_t n);
 

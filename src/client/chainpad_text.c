@@ -1040,3 +1040,160 @@ out:
     free(stack);
     return ok;
 }
+
+/* ---- operations on local work (CHAINPAD.md §5.4) ------------------------------ */
+
+void cp_ops_copy(const struct cp_op *ops, size_t n, struct cp_op **out, size_t *nout)
+{
+    struct cp_op *r = n ? xcalloc(n, sizeof *r) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        r[i].off = ops[i].off;
+        r[i].rem = ops[i].rem;
+        u16_set(&r[i].ins, ops[i].ins.p, ops[i].ins.n);
+    }
+    *out = r;
+    *nout = n;
+}
+
+void cp_transform_ops(struct cp_op *ops, size_t *n, const struct cp_op *by, size_t nby)
+{
+    /* Patch.transform with TextTransformer: every local op over the remote ops
+     * from the last to the first (remote offsets stay valid in the original
+     * coordinates that way); a local op that vanishes is dropped. */
+    size_t keep = 0;
+    for (size_t i = 0; i < *n; i++) {
+        bool alive = true;
+        for (size_t j = nby; j-- > 0 && alive;)
+            alive = transform_op(&ops[i], &by[j]);
+        if (alive)
+            ops[keep++] = ops[i];
+        else
+            u16_free(&ops[i].ins);
+    }
+    *n = keep;
+}
+
+/* A patch as a delta: a sequence of retain / delete / insert components over
+ * its source document, used to compose two patches (Patch.merge, §3.6). */
+enum { D_RET, D_DEL, D_INS };
+struct dcomp {
+    int kind;
+    uint64_t n;            /* RET/DEL: count; INS: units */
+    const uint16_t *s;     /* INS: text (borrowed) */
+};
+struct delta {
+    struct dcomp *c;
+    size_t n, cap;
+};
+
+static void d_push(struct delta *d, int kind, uint64_t n, const uint16_t *s)
+{
+    if (n == 0)
+        return;
+    if (d->n && d->c[d->n - 1].kind == kind && kind != D_INS) {
+        d->c[d->n - 1].n += n;
+        return;
+    }
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 8;
+        d->c = xrealloc(d->c, d->cap * sizeof *d->c);
+    }
+    d->c[d->n++] = (struct dcomp){kind, n, s};
+}
+
+/* ops (valid on a document of length len) -> delta; ops at the same offset
+ * are applied last to first, which puts the earlier op's text first. */
+static void to_delta(const struct cp_op *ops, size_t n, uint64_t len, struct delta *d)
+{
+    uint64_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t off = ops[i].off > len ? len : ops[i].off;
+        if (off < pos)
+            off = pos; /* overlapping ops never come from the engine */
+        uint64_t rem = ops[i].rem > len - off ? len - off : ops[i].rem;
+        d_push(d, D_RET, off - pos, NULL);
+        d_push(d, D_DEL, rem, NULL);
+        d_push(d, D_INS, ops[i].ins.n, ops[i].ins.p);
+        pos = off + rem;
+    }
+    d_push(d, D_RET, len - pos, NULL);
+}
+
+void cp_compose(const struct u16 *doc, const struct cp_op *a, size_t na, const struct cp_op *b,
+                size_t nb, struct cp_op **out, size_t *nout)
+{
+    struct u16 mid = U16_INIT;
+    u16_set(&mid, doc->p, doc->n);
+    cp_apply_ops(&mid, a, na);
+    struct delta da = {0}, db = {0}, dc = {0};
+    to_delta(a, na, doc->n, &da);
+    to_delta(b, nb, mid.n, &db);
+    size_t ia = 0;
+    uint64_t useda = 0; /* units of da.c[ia] already consumed */
+    for (size_t ib = 0; ib < db.n; ib++) {
+        struct dcomp cb = db.c[ib];
+        if (cb.kind == D_INS) {
+            d_push(&dc, D_INS, cb.n, cb.s);
+            continue;
+        }
+        uint64_t need = cb.n;
+        while (need > 0 && ia < da.n) {
+            struct dcomp *ca = &da.c[ia];
+            if (ca->kind == D_DEL) { /* a's deletions pass through */
+                d_push(&dc, D_DEL, ca->n, NULL);
+                ia++;
+                continue;
+            }
+            uint64_t avail = ca->n - useda, k = avail < need ? avail : need;
+            if (ca->kind == D_INS) {
+                if (cb.kind == D_RET)
+                    d_push(&dc, D_INS, k, ca->s + useda);
+                /* else: inserted by a, deleted by b: gone */
+            } else { /* D_RET */
+                d_push(&dc, cb.kind, k, NULL);
+            }
+            need -= k;
+            useda += k;
+            if (useda == ca->n) {
+                ia++;
+                useda = 0;
+            }
+        }
+    }
+    for (; ia < da.n; ia++, useda = 0) { /* cannot have anything but deletions left */
+        struct dcomp *ca = &da.c[ia];
+        if (ca->kind == D_DEL)
+            d_push(&dc, D_DEL, ca->n, NULL);
+        else if (ca->kind == D_INS && ca->n > useda)
+            d_push(&dc, D_INS, ca->n - useda, ca->s + useda);
+    }
+    /* delta -> ops over doc: consecutive deletions and insertions form one op */
+    struct cp_op *ops = NULL;
+    size_t nops = 0, cap = 0;
+    uint64_t pos = 0;
+    bool open = false;
+    for (size_t i = 0; i < dc.n; i++) {
+        struct dcomp *c = &dc.c[i];
+        if (c->kind == D_RET) {
+            pos += c->n;
+            open = false;
+            continue;
+        }
+        if (!open) {
+            push_op(&ops, &nops, &cap, pos, 0, NULL, 0);
+            open = true;
+        }
+        if (c->kind == D_DEL) {
+            ops[nops - 1].rem += c->n;
+            pos += c->n;
+        } else {
+            u16_append(&ops[nops - 1].ins, c->s, c->n);
+        }
+    }
+    cp_simplify(doc, ops, nops, out, nout);
+    cp_ops_free(ops, nops);
+    free(da.c);
+    free(db.c);
+    free(dc.c);
+    u16_free(&mid);
+}

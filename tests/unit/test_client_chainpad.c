@@ -790,6 +790,140 @@ static void test_pad_wire_checkpoint(void **state)
 
 /* ---- own scenarios ----------------------------------------------------------- */
 
+/* Regression (docs/client/pad.md "Left"): two writers append lines that start
+ * with the same character as the text next to them ("w0-00\n", "w1-00\n") on
+ * the same parent; the server stores the higher hash first, so the winner
+ * first receives the loser's message, then its own ACK makes it revert that
+ * message. A rebase that re-diffed whole texts aligned "w1-00\n" one unit off
+ * ("1-00\nw") and the revert cut it. Every line must stay whole, once. */
+static void lines_append(bp_chainpad *w, unsigned flags, const char *line)
+{
+    char *u;
+    size_t n;
+    assert_int_equal(bp_chainpad_user_content(w, &u, &n), 0);
+    if (!flags) {
+        char *t = malloc(n + strlen(line) + 1);
+        assert_non_null(t);
+        memcpy(t, u, n);
+        strcpy(t + n, line);
+        assert_int_equal(bp_chainpad_set_content(w, t, strlen(t)), 0);
+        free(t);
+    } else {
+        json_t *v = n ? json_loadb(u, n, JSON_DECODE_ANY, NULL) : json_object(); /* "" at first */
+        assert_non_null(v);
+        if (!json_is_object(v)) {
+            json_decref(v);
+            v = json_object();
+        }
+        const char *old = json_string_value(json_object_get(v, "content"));
+        char buf[4096];
+        snprintf(buf, sizeof buf, "%s%s", old ? old : "", line);
+        json_object_set_new(v, "content", json_string(buf));
+        json_object_set_new(v, "title", json_string("w"));
+        assert_int_equal(bp_chainpad_set_json(w, v), 0);
+        json_decref(v);
+    }
+    free(u);
+}
+
+/* Delivers the round's messages (NULL = none) in server order: higher hash
+ * first, so the lower hash wins the tie only after the other was applied. */
+static void lines_deliver(bp_chainpad *w[2], char *m[2])
+{
+    int first = 0;
+    if (m[0] && m[1]) {
+        char h0[65], h1[65];
+        assert_int_equal(bp_chainpad_message_hash(m[0], strlen(m[0]), h0), 0);
+        assert_int_equal(bp_chainpad_message_hash(m[1], strlen(m[1]), h1), 0);
+        first = strcmp(h0, h1) > 0 ? 0 : 1;
+    } else if (m[1]) {
+        first = 1;
+    }
+    for (int k = 0; k < 2; k++) {
+        int who = k == 0 ? first : 1 - first;
+        if (!m[who])
+            continue;
+        for (int i = 0; i < 2; i++) {
+            int st = i == who ? bp_chainpad_ack(w[i]) : bp_chainpad_receive(w[i], m[who], strlen(m[who]));
+            assert_true(st == BP_CHAINPAD_CHAIN || st == BP_CHAINPAD_FORK);
+        }
+    }
+}
+
+static void lines_case(unsigned flags)
+{
+    bp_chainpad *w[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(bp_chainpad_new(&w[i], flags), 0);
+    if (flags) { /* a shared document first, as a pad is created before it is edited */
+        char *m0 = NULL;
+        lines_append(w[0], flags, "");
+        assert_int_equal(bp_chainpad_make_message(w[0], &m0, NULL, NULL), 0);
+        char *m[2] = {m0, NULL};
+        lines_deliver(w, m);
+        free(m0);
+    }
+    char line[32];
+    for (int round = 0; round < 12; round++) {
+        char *m[2] = {NULL, NULL};
+        for (int i = 0; i < 2; i++) {
+            /* both append every round; a writer with a message in flight keeps it */
+            snprintf(line, sizeof line, "w%d-%02d\n", i, round);
+            lines_append(w[i], flags, line);
+            int rc = bp_chainpad_make_message(w[i], &m[i], NULL, NULL);
+            assert_true(rc == 0 || rc == BP_EAGAIN);
+        }
+        lines_deliver(w, m);
+        free(m[0]);
+        free(m[1]);
+    }
+    for (int quiet = 0; quiet < 2;) { /* drain the rebased work */
+        char *m[2] = {NULL, NULL};
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(bp_chainpad_make_message(w[i], &m[i], NULL, NULL), 0);
+        quiet = m[0] || m[1] ? 0 : quiet + 1;
+        lines_deliver(w, m);
+        free(m[0]);
+        free(m[1]);
+    }
+    char *c[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(bp_chainpad_content(w[i], &c[i], NULL), 0);
+    assert_string_equal(c[0], c[1]);
+    char *text = c[0];
+    json_t *v = NULL;
+    if (flags) {
+        v = json_loads(c[0], 0, NULL);
+        assert_non_null(v);
+        text = (char *)json_string_value(json_object_get(v, "content"));
+        assert_non_null(text);
+    }
+    size_t total = 0;
+    for (int i = 0; i < 2; i++)
+        for (int round = 0; round < 12; round++) {
+            snprintf(line, sizeof line, "w%d-%02d\n", i, round);
+            char *f = strstr(text, line);
+            if (!f)
+                fprintf(stderr, "missing %s in:\n%s\n", line, text);
+            assert_non_null(f);
+            assert_null(strstr(f + 1, line));
+            total += strlen(line);
+        }
+    assert_int_equal(strlen(text), total);
+    json_decref(v);
+    for (int i = 0; i < 2; i++) {
+        free(c[i]);
+        bp_chainpad_free(w[i]);
+    }
+}
+
+static void test_concurrent_lines_intact(void **state)
+{
+    (void)state;
+    lines_case(0);
+    lines_case(BP_CHAINPAD_JSON);
+}
+
 /* Two writers on the same parent, over a third reader: the fork rule picks
  * the lower hash, the loser rebases, and everybody converges. */
 static void test_concurrent_writers(void **state)
@@ -1007,6 +1141,7 @@ int main(void)
         cmocka_unit_test(test_listmap_wire),
         cmocka_unit_test(test_pad_wire_checkpoint),
         cmocka_unit_test(test_concurrent_writers),
+        cmocka_unit_test(test_concurrent_lines_intact),
         cmocka_unit_test(test_utf16),
         cmocka_unit_test(test_simplify_rules),
         cmocka_unit_test(test_json_engine),
