@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "cli/cmd_pad.h"
+#include "cli/cmd_account.h"
 
 #define BLINDPAD_CLI_VERSION "0.1.0"
 
@@ -28,13 +29,16 @@ static const struct cli_cmd commands[] = {
     {"share", "print a link to share (read-only with --view)", cli_usage_share, cmd_share},
     {"link-info", "show what a link points to (no secrets unless --show-keys)",
      cli_usage_link_info, cmd_link_info},
+    {"register", "create an account (user name + password)", cli_usage_register, cmd_register},
+    {"login", "log in to an account; keeps its keys in the session file", cli_usage_login,
+     cmd_login},
     {"whoami", "show the identity kept in the session file", cli_usage_whoami, cmd_whoami},
     {"logout", "wipe the session file", cli_usage_logout, cmd_logout},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static const char *const planned[] = {
-    "register", "login", "passwd", "ls", "rm", "owners", "access", "mail",
+    "passwd", "ls", "rm", "owners", "access", "mail",
 };
 
 static void main_usage(FILE *f)
