@@ -5,7 +5,7 @@ _blindpad() {
     COMPREPLY=()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="register login upload download new cat append edit watch share link-info whoami logout help"
+    local commands="register login passwd ls rm upload download new cat append edit watch share link-info whoami logout help"
     local globals="--server --json --no-progress --quiet --help --version"
 
     # the command is the first word that is not a global option (or its argument)

@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "cli/cmd_pad.h"
+#include "cli/cmd_drive.h"
 
 const char cli_usage_new[] =
     "usage: blindpad new code|markdown|slide [TEXT | -] [--password] [--expire DURATION]\n"
@@ -168,6 +169,7 @@ int cmd_new(struct cli *cli, int argc, char **argv)
     char url[CLI_ORIGIN_MAX + BP_LINK_HASH_MAX + 48], view[CLI_ORIGIN_MAX + BP_LINK_HASH_MAX + 48];
     bp_link_url(bp_pad_link(pad), cli->server, BP_LINK_EDIT, url, sizeof url);
     bp_link_url(bp_pad_link(pad), cli->server, BP_LINK_VIEW, view, sizeof view);
+    cli_drive_add(cli, url, title, owned ? sess->ed_public : NULL); /* logged in: to the drive */
     if (cli->json)
         cli_json_out(json_pack("{s:b, s:s, s:s, s:s, s:s, s:b}", "ok", 1, "link", url, "view", view,
                                "channel", bp_pad_link(pad)->channel, "app", app, "owned", (int)owned));

@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/cmd_pad.h"
 #include "cli/cmd_account.h"
+#include "cli/cmd_drive.h"
 
 #define BLINDPAD_CLI_VERSION "0.1.0"
 
@@ -34,11 +35,14 @@ static const struct cli_cmd commands[] = {
      cmd_login},
     {"whoami", "show the identity kept in the session file", cli_usage_whoami, cmd_whoami},
     {"logout", "wipe the session file", cli_usage_logout, cmd_logout},
+    {"ls", "list your drive's folders, documents and files", cli_usage_ls, cmd_ls},
+    {"rm", "move a drive item to the trash (or remove/destroy it)", cli_usage_rm, cmd_rm},
+    {"passwd", "change an account's password", cli_usage_passwd, cmd_passwd},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static const char *const planned[] = {
-    "passwd", "ls", "rm", "owners", "access", "mail",
+    "owners", "access", "mail",
 };
 
 static void main_usage(FILE *f)

@@ -36,6 +36,7 @@
 #include <blindpad/link.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_drive.h"
 
 const char cli_usage_upload[] =
     "usage: blindpad upload FILE [--owned] [--name NAME] [--type MIME] [--password]\n"
@@ -440,6 +441,7 @@ int cmd_upload(struct cli *cli, int argc, char **argv)
         rc = cli_fail(cli, CLI_LOCAL, "cannot print the link: %s", bp_strerror(e));
         goto out;
     }
+    cli_drive_add(cli, url, name, owned ? sess->ed_public : NULL); /* logged in: to the drive */
     if (cli->json) {
         json_t *j = json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "ok", 1, "link", url,
                               "id", u.id, "name", name, "type", type, "size", (json_int_t)size,

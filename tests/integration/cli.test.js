@@ -310,7 +310,7 @@ test('help, usage errors, unknown and planned commands', async () => {
     r = await run(['frobnicate']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /unknown command/);
-    r = await run(['ls']);
+    r = await run(['owners']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /not implemented yet/);
     r = await run(['cat', 'x']);
