@@ -876,6 +876,36 @@ void cp_merge_text(const struct u16 *base, const struct u16 *theirs, const struc
 
 /* ---- JSON.parse validity -------------------------------------------------- */
 
+/* p[i] is the opening quote of a JSON string: returns the index just after
+ * its closing quote, or 0 if the string is not valid JSON (raw control
+ * character, bad escape, unterminated). */
+static size_t json_string_end(const uint16_t *p, size_t n, size_t i)
+{
+    i++;
+    while (i < n && p[i] != '"') {
+        if (p[i] < 0x20)
+            return 0;
+        if (p[i] == '\\') {
+            i++;
+            if (i >= n)
+                return 0;
+            if (p[i] == 'u') {
+                if (n - i < 5)
+                    return 0;
+                for (int k = 1; k <= 4; k++)
+                    if (!((p[i + k] >= '0' && p[i + k] <= '9') || (p[i + k] >= 'a' && p[i + k] <= 'f') ||
+                          (p[i + k] >= 'A' && p[i + k] <= 'F')))
+                        return 0;
+                i += 4;
+            } else if (p[i] > 0x7f || p[i] == 0 || !strchr("\"\\/bfnrt", (char)p[i])) {
+                return 0;
+            }
+        }
+        i++;
+    }
+    return i < n ? i + 1 : 0;
+}
+
 bool cp_json_valid(const uint16_t *p, size_t n)
 {
     /* Iterative: a stack of open containers ('[' or '{'), like V8's parser
@@ -958,62 +988,16 @@ bool cp_json_valid(const uint16_t *p, size_t n)
         if (i >= n || p[i] != '"')
             goto out;
         /* a key string, then ':' */
-        i++;
-        while (i < n && p[i] != '"') {
-            if (p[i] < 0x20)
-                goto out;
-            if (p[i] == '\\') {
-                i++;
-                if (i >= n)
-                    goto out;
-                if (p[i] == 'u') {
-                    if (n - i < 5)
-                        goto out;
-                    for (int k = 1; k <= 4; k++)
-                        if (!((p[i + k] >= '0' && p[i + k] <= '9') || (p[i + k] >= 'a' && p[i + k] <= 'f') ||
-                              (p[i + k] >= 'A' && p[i + k] <= 'F')))
-                            goto out;
-                    i += 4;
-                } else if (!strchr("\"\\/bfnrt", (char)p[i]) || p[i] > 0x7f || p[i] == 0) {
-                    goto out;
-                }
-            }
-            i++;
-        }
-        if (i >= n)
+        if (!(i = json_string_end(p, n, i)))
             goto out;
-        i++;
         WS();
         if (i >= n || p[i] != ':')
             goto out;
         i++;
         continue;
     string:
-        i++;
-        while (i < n && p[i] != '"') {
-            if (p[i] < 0x20)
-                goto out;
-            if (p[i] == '\\') {
-                i++;
-                if (i >= n)
-                    goto out;
-                if (p[i] == 'u') {
-                    if (n - i < 5)
-                        goto out;
-                    for (int k = 1; k <= 4; k++)
-                        if (!((p[i + k] >= '0' && p[i + k] <= '9') || (p[i + k] >= 'a' && p[i + k] <= 'f') ||
-                              (p[i + k] >= 'A' && p[i + k] <= 'F')))
-                            goto out;
-                    i += 4;
-                } else if (p[i] > 0x7f || p[i] == 0 || !strchr("\"\\/bfnrt", (char)p[i])) {
-                    goto out;
-                }
-            }
-            i++;
-        }
-        if (i >= n)
+        if (!(i = json_string_end(p, n, i)))
             goto out;
-        i++;
     after_value:
         WS();
         if (depth == 0) {

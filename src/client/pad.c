@@ -857,6 +857,18 @@ static int create_link(const char *app, const struct bp_pad_create_opts *o, stru
     return bp_link_make(app, o ? o->password : NULL, l);
 }
 
+/* A pad object for a new document of app (fresh link); not yet on the server. */
+static int create_alloc(const char *app, const struct bp_pad_create_opts *o, struct bp_pad **p)
+{
+    struct bp_link *l = NULL;
+    int r = create_link(app, o, &l);
+    if (r)
+        return r;
+    r = pad_alloc(l, o ? o->engine_flags : 0, p);
+    bp_link_free(l);
+    return r;
+}
+
 int bp_pad_create(struct bp_client *cl, const char *app, const struct bp_pad_create_opts *o,
                   struct bp_pad **out)
 {
@@ -865,13 +877,8 @@ int bp_pad_create(struct bp_client *cl, const char *app, const struct bp_pad_cre
     *out = NULL;
     if (!cl)
         return BP_EINVAL;
-    struct bp_link *l = NULL;
-    int r = create_link(app, o, &l);
-    if (r)
-        return r;
     struct bp_pad *p;
-    r = pad_alloc(l, o ? o->engine_flags : 0, &p);
-    bp_link_free(l);
+    int r = create_alloc(app, o, &p);
     if (r)
         return r;
     p->cl = cl;
@@ -892,13 +899,8 @@ int bp_pad_create_url(const char *url, const char *app, const struct bp_pad_crea
     *out = NULL;
     if (!url)
         return BP_EINVAL;
-    struct bp_link *l = NULL;
-    int r = create_link(app, o, &l);
-    if (r)
-        return r;
     struct bp_pad *p;
-    r = pad_alloc(l, o ? o->engine_flags : 0, &p);
-    bp_link_free(l);
+    int r = create_alloc(app, o, &p);
     if (r)
         return r;
     r = own_connect(p, url, o ? o->timeout_ms : 0, errmsg, errmsg_len);

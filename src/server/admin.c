@@ -959,18 +959,29 @@ static void a_remove_document(const struct rpc_ctx *c, const json_t *data)
         admin_reply(c, NULL);
 }
 
-static void a_archive_block(const struct rpc_ctx *c, const json_t *data)
+/* The {key} argument of the block commands: the 44-char key, or NULL after
+ * replying with the reference's error. */
+static const json_t *block_arg(const struct rpc_ctx *c, const json_t *data, const json_t **obj)
 {
     const json_t *a = arg1(data);
     if (!a || json_is_null(a) || json_is_false(a)) {
         rpc_reply_error(c, "INVALID_ARGS");
-        return;
+        return NULL;
     }
     const json_t *k = json_object_get(a, "key");
     if (!json_is_string(k) || json_string_length(k) != 44) {
         rpc_reply_error(c, "EINVAL");
-        return;
+        return NULL;
     }
+    *obj = a;
+    return k;
+}
+
+static void a_archive_block(const struct rpc_ctx *c, const json_t *data)
+{
+    const json_t *a = NULL, *k = block_arg(c, data, &a);
+    if (!k)
+        return;
     const char *reason = json_string_value(json_object_get(a, "reason"));
     struct buf why = BUF_INIT;
     buf_appendf(&why, "MODERATION_BLOCK:%s", reason ? reason : "");
@@ -985,16 +996,9 @@ static void a_archive_block(const struct rpc_ctx *c, const json_t *data)
 
 static void a_restore_block(const struct rpc_ctx *c, const json_t *data)
 {
-    const json_t *a = arg1(data);
-    if (!a || json_is_null(a) || json_is_false(a)) {
-        rpc_reply_error(c, "INVALID_ARGS");
+    const json_t *a = NULL, *k = block_arg(c, data, &a);
+    if (!k)
         return;
-    }
-    const json_t *k = json_object_get(a, "key");
-    if (!json_is_string(k) || json_string_length(k) != 44) {
-        rpc_reply_error(c, "EINVAL");
-        return;
-    }
     int rc = auth_block_restore(c->srv, json_string_value(k));
     LOG_INFO("admin: restore block %s: %s", json_string_value(k), rc < 0 ? bp_strerror(rc) : "done");
     if (rc < 0)

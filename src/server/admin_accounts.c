@@ -387,20 +387,32 @@ static void a_add_known_user(const struct rpc_ctx *c, const json_t *data)
     admin_reply(c, NULL);
 }
 
-/* ["DELETE_KNOWN_USER", key] -> true (also when there was none) */
-static void a_delete_known_user(const struct rpc_ctx *c, const json_t *data)
+/* Removes the record of data's key under dir (a missing one is fine). Fills
+ * key; returns 1 if a record was removed, 0 if there was none, or -1 after
+ * replying with the error. */
+static int record_delete(const struct rpc_ctx *c, const json_t *data, const char *dir, char key[45])
 {
-    char key[45], safe[45], p[FSU_PATH_MAX];
-    if (!canon_key(arg1(data), key, safe) || record_path(c->srv, "data/users", safe, p, sizeof p) < 0) {
+    char safe[45], p[FSU_PATH_MAX];
+    if (!canon_key(arg1(data), key, safe) || record_path(c->srv, dir, safe, p, sizeof p) < 0) {
         rpc_reply_error(c, "EINVAL");
-        return;
+        return -1;
     }
     int rc = fsu_unlink(p);
     if (rc < 0 && rc != BP_ENOENT) {
         rpc_reply_error(c, code(rc));
-        return;
+        return -1;
     }
-    if (rc == 0)
+    return rc == 0;
+}
+
+/* ["DELETE_KNOWN_USER", key] -> true (also when there was none) */
+static void a_delete_known_user(const struct rpc_ctx *c, const json_t *data)
+{
+    char key[45];
+    int rc = record_delete(c, data, "data/users", key);
+    if (rc < 0)
+        return;
+    if (rc == 1)
         LOG_INFO("admin: known user %s deleted", key);
     admin_reply(c, json_true());
 }
@@ -519,16 +531,9 @@ static void a_add_moderator(const struct rpc_ctx *c, const json_t *data)
 /* ["REMOVE_MODERATOR", key] -> true (also when there was none) */
 static void a_remove_moderator(const struct rpc_ctx *c, const json_t *data)
 {
-    char key[45], safe[45], p[FSU_PATH_MAX];
-    if (!canon_key(arg1(data), key, safe) || record_path(c->srv, "data/support", safe, p, sizeof p) < 0) {
-        rpc_reply_error(c, "EINVAL");
+    char key[45];
+    if (record_delete(c, data, "data/support", key) < 0)
         return;
-    }
-    int rc = fsu_unlink(p);
-    if (rc < 0 && rc != BP_ENOENT) {
-        rpc_reply_error(c, code(rc));
-        return;
-    }
     json_t *list = c->srv->settings.moderators;
     for (size_t i = json_array_size(list); i-- > 0;) {
         const char *m = json_string_value(json_array_get(list, i));

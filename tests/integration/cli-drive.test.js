@@ -7,34 +7,15 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const nacl = require('tweetnacl');
-const { startServer, ROOT } = require('./lib.js');
+const { startServer, cliSandbox, ROOT } = require('./lib.js');
 const { Crypto, openPad } = require(path.join(ROOT, 'tests/conformance/lib/realstack.js'));
 const { Rpc, pinHash } = require(path.join(ROOT, 'tests/conformance/lib/api.js'));
 
-const CLI = process.env.BLINDPAD_CLI || path.join(ROOT, 'build', 'blindpad');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-cli-drive-'));
-const cfg = path.join(tmp, 'config');
-const sessionFile = path.join(cfg, 'blindpad', 'session');
-
-function run(args, { password, env = {} } = {}) {
-    return new Promise((resolve) => {
-        const e = { PATH: process.env.PATH, HOME: tmp, XDG_CONFIG_HOME: cfg, ...env };
-        if (password !== undefined) e.BLINDPAD_PASSWORD = password;
-        const p = spawn(CLI, ['--server', server, ...args], { cwd: tmp, env: e, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '', stderr = '';
-        p.stdout.on('data', (d) => { stdout += d; });
-        p.stderr.on('data', (d) => { stderr += d; });
-        p.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-}
-
-const session = () => Object.fromEntries(fs.readFileSync(sessionFile, 'utf8').split('\n')
-    .filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+const cli = cliSandbox('bp-cli-drive-');
+const { tmp, sessionFile, run, session } = cli;
 const kpOf = (s) => nacl.sign.keyPair.fromSecretKey(new Uint8Array(Buffer.from(s.edPrivate, 'base64')));
 const driveKeys = (userHash) => {
     const keys = Crypto.createEditCryptor2(userHash.split('/')[4]);
@@ -60,7 +41,7 @@ async function pins(s) {
 let srv, server;
 test.before(async () => {
     srv = await startServer({ args: ['--sandbox-port', '0'] });
-    server = `http://127.0.0.1:${srv.port}`;
+    server = cli.server = `http://127.0.0.1:${srv.port}`;
 });
 test.after(async () => {
     if (srv) await srv.stop();

@@ -121,4 +121,29 @@ class Client {
     close() { this.ws.close(); }
 }
 
-module.exports = { startServer, Client, health, sleep, freePort, BIN, ROOT };
+
+// A sandbox for the blindpad command: its own HOME and XDG_CONFIG_HOME (so its
+// session file), and run(args, {password, env}) -> {code, stdout, stderr}
+// against cli.server (set it once the server is up). session() parses the
+// session file's key=value lines.
+function cliSandbox(prefix) {
+    const { spawn } = require('node:child_process');
+    const bin = process.env.BLINDPAD_CLI || path.join(ROOT, 'build', 'blindpad');
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    const cfg = path.join(tmp, 'config');
+    const cli = { bin, tmp, cfg, sessionFile: path.join(cfg, 'blindpad', 'session'), server: null };
+    cli.run = (args, { password, env = {} } = {}) => new Promise((resolve) => {
+        const e = { PATH: process.env.PATH, HOME: tmp, XDG_CONFIG_HOME: cfg, ...env };
+        if (password !== undefined) e.BLINDPAD_PASSWORD = password;
+        const p = spawn(bin, ['--server', cli.server, ...args], { cwd: tmp, env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '', stderr = '';
+        p.stdout.on('data', (d) => { stdout += d; });
+        p.stderr.on('data', (d) => { stderr += d; });
+        p.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    cli.session = () => Object.fromEntries(fs.readFileSync(cli.sessionFile, 'utf8').split('\n')
+        .filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    return cli;
+}
+
+module.exports = { startServer, Client, health, sleep, freePort, cliSandbox, BIN, ROOT };

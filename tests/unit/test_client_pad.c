@@ -29,110 +29,21 @@
 #include <blindpad/link.h>
 #include <blindpad/pad.h>
 
-struct srv {
-    pid_t pid;
-    int port;
-    char dir[64];
-    char ws[96];
-};
+#include "server_proc.h"
 
 static struct srv S;
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bind(fd, (struct sockaddr *)&a, sizeof(a));
-    socklen_t l = sizeof(a);
-    getsockname(fd, (struct sockaddr *)&a, &l);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static void server_bin(char *out, size_t n)
-{
-    const char *e = getenv("BLINDPAD_BIN");
-    if (e && *e) {
-        snprintf(out, n, "%s", e);
-        return;
-    }
-    char self[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (k > 0) {
-        self[k] = '\0';
-        char *s = strrchr(self, '/');
-        if (s) {
-            *s = '\0';
-            s = strrchr(self, '/');
-            if (s) {
-                *s = '\0';
-                if (strlen(self) + 17 <= n) {
-                    memcpy(out, self, strlen(self));
-                    memcpy(out + strlen(self), "/blindpad-server", 17);
-                    if (access(out, X_OK) == 0)
-                        return;
-                }
-            }
-        }
-    }
-    snprintf(out, n, "build/blindpad-server");
-}
-
-static bool port_open(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-    close(fd);
-    return ok;
-}
 
 static int group_setup(void **state)
 {
     if (sodium_init() < 0)
         return -1;
     signal(SIGPIPE, SIG_IGN);
-    char bin[PATH_MAX];
-    server_bin(bin, sizeof(bin));
-    snprintf(S.dir, sizeof(S.dir), "/tmp/bp-client-pad-XXXXXX");
-    if (!mkdtemp(S.dir))
-        return -1;
-    S.port = free_port();
-    snprintf(S.ws, sizeof(S.ws), "ws://127.0.0.1:%d/cryptpad_websocket", S.port);
-    char listen[64];
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", S.port);
-    S.pid = fork();
-    if (S.pid == 0) {
-        const char *argv[] = {bin, "--listen", listen, "--data", S.dir, "--sandbox-port", "0",
-                              "--log-level", "error", NULL};
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    for (int i = 0; i < 200; i++) {
-        if (port_open(S.port))
-            return 0;
-        int st;
-        if (waitpid(S.pid, &st, WNOHANG) == S.pid) {
-            fprintf(stderr, "server %s exited\n", bin);
-            S.pid = 0;
-            return -1;
-        }
-        usleep(25000);
-    }
-    return -1;
+    return server_start(&S, NULL);
 }
 
 static int group_teardown(void **state)
 {
-    if (S.pid > 0) {
-        kill(S.pid, SIGTERM);
-        waitpid(S.pid, NULL, 0);
-    }
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", S.dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", S.dir);
+    server_stop(&S, SIGTERM);
     return 0;
 }
 
