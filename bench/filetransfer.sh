@@ -104,6 +104,16 @@ for rep in $(seq "$REPS"); do
     awk -v r="$rep" '/raw crypto_secretbox_easy/ {s=$3} /raw crypto_secretbox_open_easy/ {o=$3}
         END {printf "%d\t%s\t%s\n", r, s, o}' "$TMP/fc.txt" >>"$OUT/secretbox.tsv"
 
+    # The floor of the upload's server side on this machine: writing the same number of new
+    # bytes into the data directory (the server's --fsync none stage writes are exactly that).
+    echo "rep $rep/$REPS: dd to the data directory" >&2
+    sync
+    t0=$(now)
+    /usr/bin/time -v -o "$TMP/time.dd" dd if="$TMP/in.bin" of="$TMP/data/dd.bin" bs=4M status=none
+    t1=$(now)
+    row dd up "$rep" "$t0" "$t1" "$TMP/time.dd" 0 0
+    rm -f "$TMP/data/dd.bin"
+
     echo "rep $rep/$REPS: blindpad" >&2
     rm -rf "$TMP/out.bin" "$TMP/out.bin.part"
     sync; srv_reset; c0=$(srv_cpu)
@@ -128,6 +138,17 @@ for rep in $(seq "$REPS"); do
     t1=$(now)
     row blindpad down-null "$rep" "$t0" "$t1" "$TMP/time.cat" "$(srv_hwm)" $(( $(srv_cpu) - c0 ))
     # the blob is deleted between reps so that the data directory holds one copy at a time
+    rm -rf "$TMP/data/blob" 2>/dev/null || true
+
+    # CryptPad's own upload form (one base64 JSON request per 128 KiB box), which is what
+    # blindpad sends to a server that does not advertise the binary upload.
+    echo "rep $rep/$REPS: blindpad, JSON chunks" >&2
+    sync; srv_reset; c0=$(srv_cpu)
+    t0=$(now)
+    BLINDPAD_UPLOAD_JSON=1 /usr/bin/time -v -o "$TMP/time.upj" build/blindpad \
+        --server "http://127.0.0.1:$PORT" --json --no-progress -q upload "$TMP/in.bin" >/dev/null
+    t1=$(now)
+    row blindpad up-json "$rep" "$t0" "$t1" "$TMP/time.upj" "$(srv_hwm)" $(( $(srv_cpu) - c0 ))
     rm -rf "$TMP/data/blob" 2>/dev/null || true
 
     echo "rep $rep/$REPS: rclone" >&2
@@ -165,23 +186,30 @@ rows = list(csv.DictReader(open(sys.argv[1]), delimiter='\t'))
 seal, open_ = float(sys.argv[2]), float(sys.argv[3])
 print("| tool | transfer | MB/s per rep | median MB/s | x secretbox | client CPU s | server CPU s | client peak RSS MiB | server peak RSS MiB |")
 print("|---|---|---|---|---|---|---|---|---|")
-for tool in ('blindpad', 'rclone'):
-    for d in ('up', 'down-file', 'down-null'):
+for tool in ('dd', 'blindpad', 'rclone'):
+    for d in ('up', 'up-json', 'down-file', 'down-null'):
         rs = [r for r in rows if r['tool'] == tool and r['direction'] == d]
         if not rs:
             continue
         rates = [float(r['MBps']) for r in rs]
         med = statistics.median(rates)
-        ref = seal if d == 'up' else open_
+        ref = seal if d.startswith('up') else open_
         ccpu = statistics.median(float(r['client_cpu_s']) for r in rs)
         scpu = statistics.median(float(r['server_cpu_s']) for r in rs)
         crss = max(int(r['client_rss_kB']) for r in rs) / 1024
         srss = max(int(r['server_rss_kB']) for r in rs) / 1024
         srv = f"{scpu:.2f}" if tool == 'blindpad' else "-"
         srr = f"{srss:.1f}" if tool == 'blindpad' else "-"
+        if tool == 'dd':
+            d = 'write to the data dir (dd bs=4M)'
         print(f"| {tool} | {d} | {' / '.join(f'{x:.0f}' for x in rates)} | {med:.0f} | {med/ref:.2f} | {ccpu:.2f} | {srv} | {crss:.1f} | {srr} |")
 print()
+dd = [float(r['MBps']) for r in rows if r['tool'] == 'dd']
+up = [float(r['MBps']) for r in rows if r['tool'] == 'blindpad' and r['direction'] == 'up']
+if dd and up:
+    print(f"blindpad upload / dd to the same directory (medians): {statistics.median(up)/statistics.median(dd):.2f}")
 print("x secretbox: upload vs raw seal, downloads vs raw open (the target is >= 0.50); CPU: medians;")
+print("up: blindpad's binary upload (a blindpad server); up-json: CryptPad's JSON chunks (BLINDPAD_UPLOAD_JSON=1);")
 print("RSS: the largest peak of the reps; down-file fsyncs (blindpad) / does not (rclone); down-null: stdout to /dev/null")
 EOF
 } | tee "$OUT/summary.txt"

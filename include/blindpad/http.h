@@ -88,10 +88,23 @@ int bp_http_auth(const char *base, const struct bp_sign_key *key, const char *cm
 
 /* POST /upload-blob (§3.6): sends chunk (raw bytes, base64-encoded here) with
  * sig = crypto_sign(cookie). new_cookie (at least 65 bytes) gets the next
- * cookie. */
+ * cookie. raw_max (may be NULL) gets the largest body bp_http_upload_raw()
+ * may send to this server: a blindpad server advertises it in every
+ * /upload-blob answer (X-Blindpad-Upload-Max); 0 = CryptPad's server, JSON
+ * chunks only. */
 int bp_http_upload_chunk(const char *base, const struct bp_sign_key *key, const char *cookie,
                          const void *chunk, size_t len, char *new_cookie, size_t new_cookie_len,
-                         char *errmsg, size_t errmsg_len);
+                         size_t *raw_max, char *errmsg, size_t errmsg_len);
+
+/* The binary form of the same step (blindpad extension, docs/PROTOCOL.md
+ * "Binary uploads"): data (len <= the raw_max the server advertised, at most
+ * BP_HTTP_UPLOAD_RAW_MAX) is sent as it is, application/octet-stream, with
+ * the key and signed cookie in X-Blindpad-Key / X-Blindpad-Sig: no base64
+ * on either side and far fewer requests. data is borrowed. */
+#define BP_HTTP_UPLOAD_RAW_MAX ((size_t)64 << 20)
+int bp_http_upload_raw(const char *base, const struct bp_sign_key *key, const char *cookie,
+                       const void *data, size_t len, char *new_cookie, size_t new_cookie_len,
+                       char *errmsg, size_t errmsg_len);
 
 #ifdef __cplusplus
 }

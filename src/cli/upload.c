@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,8 @@ const char cli_usage_upload[] =
     "  --password      protect the link with a password ($BLINDPAD_PASSWORD, or asked)\n"
     "\n"
     "With --json: {\"ok\":true,\"link\":...,\"id\":...,\"name\":...,\"type\":...,\"size\":N,\n"
-    "\"blobSize\":N,\"owned\":bool}.\n";
+    "\"blobSize\":N,\"owned\":bool,\"binary\":bool,\"requests\":N} (binary: the server took\n"
+    "the file as binary bodies, a blindpad extension; requests: POSTs to /upload-blob).\n";
 
 struct up {
     struct cli *cli;
@@ -64,6 +66,8 @@ struct up {
     const char *id;
     uint64_t blob_size;
     bool status_sent;
+    unsigned long requests;  /* /upload-blob requests sent */
+    bool binary;             /* the server took binary bodies */
 };
 
 static int open_client(struct up *u)
@@ -155,17 +159,205 @@ static bool reply_first_int(const char *reply, long long *v)
     return ok;
 }
 
-static int send_chunk(struct up *u, char *cookie, const unsigned char *box, size_t len)
+static int send_chunk(struct up *u, char *cookie, const unsigned char *box, size_t len,
+                      size_t *raw_max)
 {
     char err[256] = "", next[128];
-    int rc = bp_http_upload_chunk(u->origin, &u->key, cookie, box, len, next, sizeof next, err,
-                                  sizeof err);
+    int rc = bp_http_upload_chunk(u->origin, &u->key, cookie, box, len, next, sizeof next, raw_max,
+                                  err, sizeof err);
     if (rc == BP_ENET || rc == BP_ETIMEOUT)
         return cli_fail_net(u->cli, u->origin, err);
     if (rc)
         return cli_fail(u->cli, cli_exit_for(rc), "the server refused a chunk of the upload: %s",
                         *err ? err : bp_strerror(rc));
     snprintf(cookie, 128, "%s", next);
+    u->requests++;
+    return 0;
+}
+
+/* ---- the binary upload (blindpad servers) -------------------------------
+ *
+ * A blindpad server advertises a binary /upload-blob (X-Blindpad-Upload-Max,
+ * docs/PROTOCOL.md "Binary uploads"): bodies of many whole boxes, no base64.
+ * An encryption thread fills one body while the main thread sends the
+ * other, so that encrypting and the server's work overlap on two cores.
+ * Two bodies of at most raw_max bytes: memory stays bounded (8 MiB).
+ *
+ * Ownership: the thread owns fd, enc and plain while it runs (the main
+ * thread touches them again only after joining it); bodies pass between
+ * the two under mu: full[i] set by the thread, cleared by the main thread. */
+struct enc_pipe {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned char *body[2];
+    size_t len[2], cap;
+    bool full[2];
+    bool stop;                /* main thread: give up (error, interrupt) */
+    bool eof;                 /* thread: every box is in a body */
+    int err;                  /* thread: CLI_LOCAL etc. (exit code), 0 = none */
+    char errmsg[300];
+    int fd;
+    const char *path;
+    bp_file_enc *enc;
+    unsigned char *plain;     /* BP_FILE_CHUNK bytes */
+    uint64_t size, read_so_far;
+};
+
+static void *enc_thread(void *arg)
+{
+    struct enc_pipe *p = arg;
+    int slot = 0;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (p->full[slot] && !p->stop)
+            pthread_cond_wait(&p->cv, &p->mu);
+        bool stop = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        if (stop)
+            return NULL;
+        size_t len = 0;
+        int err = 0;
+        char msg[300] = "";
+        /* do-while: an empty file is still one (empty) box */
+        do {
+            uint64_t left = p->size - p->read_so_far;
+            size_t want = left < BP_FILE_CHUNK ? (size_t)left : BP_FILE_CHUNK;
+            ssize_t got = read_full(p->fd, p->plain, want);
+            if (got < 0) {
+                err = CLI_LOCAL;
+                snprintf(msg, sizeof msg, "cannot read %s: %s", p->path, strerror(errno));
+                break;
+            }
+            if ((size_t)got != want) {
+                err = CLI_LOCAL;
+                snprintf(msg, sizeof msg, "%s shrank while it was being uploaded; try again", p->path);
+                break;
+            }
+            size_t blen = 0;
+            int e = bp_file_enc_box(p->enc, p->plain, want, p->body[slot] + len, p->cap - len, &blen);
+            if (e) {
+                err = CLI_LOCAL;
+                snprintf(msg, sizeof msg, "encryption failed: %s", bp_strerror(e));
+                break;
+            }
+            len += blen;
+            p->read_so_far += want;
+        } while (p->read_so_far < p->size && p->cap - len >= BP_FILE_BOX_MAX);
+        pthread_mutex_lock(&p->mu);
+        if (err) {
+            p->err = err;
+            memcpy(p->errmsg, msg, sizeof msg);
+        } else {
+            p->len[slot] = len;
+            p->full[slot] = true;
+            p->eof = p->read_so_far >= p->size;
+        }
+        pthread_cond_broadcast(&p->cv);
+        bool done = err || p->eof;
+        pthread_mutex_unlock(&p->mu);
+        if (done)
+            return NULL;
+        slot ^= 1;
+    }
+}
+
+/* Sends every box after the header as binary bodies of at most raw_max. */
+static int send_boxes_raw(struct up *u, char *cookie, size_t raw_max, struct enc_pipe *p,
+                          struct cli_progress *prog)
+{
+    p->cap = raw_max / BP_FILE_BOX_MAX * BP_FILE_BOX_MAX;
+    if (p->cap > ((size_t)4 << 20))
+        p->cap = (size_t)4 << 20;
+    p->body[0] = malloc(p->cap);
+    p->body[1] = malloc(p->cap);
+    if (!p->body[0] || !p->body[1])
+        return cli_fail(u->cli, CLI_LOCAL, "out of memory");
+    pthread_t th;
+    if (pthread_create(&th, NULL, enc_thread, p) != 0)
+        return cli_fail(u->cli, CLI_LOCAL, "cannot start the encryption thread");
+    int rc = 0, slot = 0;
+    double last_poll = cli_now();
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (!p->full[slot] && !p->err)
+            pthread_cond_wait(&p->cv, &p->mu);
+        bool have = p->full[slot];
+        int err = p->err;
+        pthread_mutex_unlock(&p->mu);
+        if (!have) { /* the thread failed before filling this body */
+            rc = cli_fail(u->cli, err, "%s", p->errmsg);
+            break;
+        }
+        if (cli_interrupted()) {
+            rc = cli_fail(u->cli, CLI_INTERRUPTED, "interrupted: the upload was cancelled");
+            break;
+        }
+        char errmsg[256] = "", next[128];
+        int e = bp_http_upload_raw(u->origin, &u->key, cookie, p->body[slot], p->len[slot], next,
+                                   sizeof next, errmsg, sizeof errmsg);
+        if (e == BP_ENET || e == BP_ETIMEOUT) {
+            rc = cli_fail_net(u->cli, u->origin, errmsg);
+            break;
+        }
+        if (e) {
+            rc = cli_fail(u->cli, cli_exit_for(e), "the server refused a part of the upload: %s",
+                          *errmsg ? errmsg : bp_strerror(e));
+            break;
+        }
+        snprintf(cookie, 128, "%s", next);
+        u->requests++;
+        cli_progress_add(prog, p->len[slot]);
+        pthread_mutex_lock(&p->mu);
+        p->full[slot] = false;
+        bool last = p->eof && !p->full[slot ^ 1];
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        if (last)
+            break;
+        slot ^= 1;
+        if (cli_now() - last_poll > 1.0) { /* keep the idle WebSocket alive (pings) */
+            bp_client_poll(u->cl, 0);
+            last_poll = cli_now();
+        }
+    }
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(th, NULL);
+    return rc;
+}
+
+/* Sends every box after the header, one JSON request each (CryptPad's server). */
+static int send_boxes_json(struct up *u, char *cookie, struct enc_pipe *p, unsigned char *box,
+                           struct cli_progress *prog)
+{
+    double last_poll = cli_now();
+    int rc;
+    do {
+        if (cli_interrupted())
+            return cli_fail(u->cli, CLI_INTERRUPTED, "interrupted: the upload was cancelled");
+        uint64_t left = p->size - p->read_so_far;
+        size_t want = left < BP_FILE_CHUNK ? (size_t)left : BP_FILE_CHUNK;
+        ssize_t got = read_full(p->fd, p->plain, want);
+        if (got < 0)
+            return cli_fail(u->cli, CLI_LOCAL, "cannot read %s: %s", p->path, strerror(errno));
+        if ((size_t)got != want)
+            return cli_fail(u->cli, CLI_LOCAL, "%s shrank while it was being uploaded; try again",
+                            p->path);
+        size_t blen;
+        int e = bp_file_enc_box(p->enc, p->plain, want, box, BP_FILE_BOX_MAX, &blen);
+        if (e)
+            return cli_fail(u->cli, CLI_LOCAL, "encryption failed: %s", bp_strerror(e));
+        if ((rc = send_chunk(u, cookie, box, blen, NULL)))
+            return rc;
+        p->read_so_far += want;
+        cli_progress_add(prog, blen);
+        if (cli_now() - last_poll > 1.0) { /* keep the idle WebSocket alive (pings) */
+            bp_client_poll(u->cl, 0);     /* what is ready now, without waiting */
+            last_poll = cli_now();
+        }
+    } while (p->read_so_far < p->size);
     return 0;
 }
 
@@ -377,40 +569,23 @@ int cmd_upload(struct cli *cli, int argc, char **argv)
     bp_file_enc_header(enc, box, BP_FILE_HEADER_MAX, &blen);
     struct cli_progress prog;
     cli_progress_start(cli, &prog, "upload", u.blob_size, 0);
-    if ((rc = send_chunk(&u, cookie, box, blen)))
+    /* The header box goes as CryptPad's JSON; the answer says whether this
+     * server takes the rest as binary bodies. */
+    size_t raw_max = 0;
+    if ((rc = send_chunk(&u, cookie, box, blen, &raw_max)))
         goto out_prog;
     cli_progress_add(&prog, blen);
-    uint64_t sent = 0;
-    double last_poll = cli_now();
-    do {
-        if (cli_interrupted()) {
-            rc = cli_fail(cli, CLI_INTERRUPTED, "interrupted: the upload was cancelled");
-            goto out_prog;
-        }
-        size_t want = size - sent < BP_FILE_CHUNK ? (size_t)(size - sent) : BP_FILE_CHUNK;
-        ssize_t got = read_full(fd, plain, want);
-        if (got < 0) {
-            rc = cli_fail(cli, CLI_LOCAL, "cannot read %s: %s", path, strerror(errno));
-            goto out_prog;
-        }
-        if ((size_t)got != want) {
-            rc = cli_fail(cli, CLI_LOCAL, "%s shrank while it was being uploaded; try again", path);
-            goto out_prog;
-        }
-        e = bp_file_enc_box(enc, plain, want, box, BP_FILE_BOX_MAX, &blen);
-        if (e) {
-            rc = cli_fail(cli, CLI_LOCAL, "encryption failed: %s", bp_strerror(e));
-            goto out_prog;
-        }
-        if ((rc = send_chunk(&u, cookie, box, blen)))
-            goto out_prog;
-        sent += want;
-        cli_progress_add(&prog, blen);
-        if (cli_now() - last_poll > 1.0) { /* keep the idle WebSocket alive (pings) */
-            bp_client_poll(u.cl, 0);     /* what is ready now, without waiting */
-            last_poll = cli_now();
-        }
-    } while (sent < size);
+    struct enc_pipe pipe = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+                            .fd = fd, .path = path, .enc = enc, .plain = plain, .size = size};
+    u.binary = raw_max >= BP_FILE_BOX_MAX && !getenv("BLINDPAD_UPLOAD_JSON");
+    if (u.binary)
+        rc = send_boxes_raw(&u, cookie, raw_max, &pipe, &prog);
+    else
+        rc = send_boxes_json(&u, cookie, &pipe, box, &prog);
+    free(pipe.body[0]);
+    free(pipe.body[1]);
+    if (rc)
+        goto out_prog;
     if (read_full(fd, plain, 1) != 0) {
         rc = cli_fail(cli, CLI_LOCAL, "%s grew while it was being uploaded; try again", path);
         goto out_prog;
@@ -448,6 +623,10 @@ int cmd_upload(struct cli *cli, int argc, char **argv)
                               "blobSize", (json_int_t)u.blob_size, "owned", owned);
         if (j && owned)
             json_object_set_new(j, "owner", json_string(sess->ed_public));
+        if (j) {
+            json_object_set_new(j, "binary", json_boolean(u.binary));
+            json_object_set_new(j, "requests", json_integer((json_int_t)u.requests));
+        }
         if (j)
             cli_json_out(j);
     } else {

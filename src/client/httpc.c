@@ -534,8 +534,12 @@ static void server_error(const struct bp_http_resp *resp, char *errmsg, size_t l
     json_decref(j);
 }
 
+/* POSTs body to base+path; a non-2xx answer becomes BP_ESERVER with the
+ * server's error in errmsg. raw_headers NULL: a JSON body; else those extra
+ * headers and an application/octet-stream body (the binary upload). */
 static int post_json(const char *base, const char *path, const struct buf *body,
-                     struct bp_http_resp **resp, char *errmsg, size_t len)
+                     const char *const *raw_headers, struct bp_http_resp **resp, char *errmsg,
+                     size_t len)
 {
     char url[CNET_PATH_MAX + CNET_HOST_MAX + 16];
     size_t bl = strlen(base);
@@ -546,7 +550,8 @@ static int post_json(const char *base, const char *path, const struct buf *body,
     memcpy(url, base, bl);
     memcpy(url + bl, path, strlen(path) + 1);
     struct bp_http_req req = {.method = "POST", .url = url, .body = body->data,
-                              .body_len = body->len};
+                              .body_len = body->len, .headers = raw_headers,
+                              .content_type = raw_headers ? "application/octet-stream" : NULL};
     int r = bp_http_fetch(&req, resp, errmsg, len);
     if (r == 0 && ((*resp)->status < 200 || (*resp)->status > 299)) {
         server_error(*resp, errmsg, len);
@@ -597,7 +602,7 @@ int bp_http_auth(const char *base, const struct bp_sign_key *key, const char *cm
     buf_appendf(&body, ",\"publicKey\":\"%s\",\"nonce\":\"%s\"}", pk64, nonce64);
 
     struct bp_http_resp *resp = NULL;
-    int r = post_json(base, "/api/auth", &body, &resp, errmsg, errmsg_len);
+    int r = post_json(base, "/api/auth", &body, NULL, &resp, errmsg, errmsg_len);
     if (r) {
         buf_free(&body);
         return r;
@@ -630,7 +635,7 @@ int bp_http_auth(const char *base, const struct bp_sign_key *key, const char *cm
     jsonw_str(&body, json_string_value(jt), json_string_length(jt));
     buf_appendc(&body, '}');
     json_decref(ch);
-    r = post_json(base, "/api/auth", &body, &resp, errmsg, errmsg_len);
+    r = post_json(base, "/api/auth", &body, NULL, &resp, errmsg, errmsg_len);
     buf_free(&body);
     if (r)
         return r;
@@ -640,22 +645,59 @@ int bp_http_auth(const char *base, const struct bp_sign_key *key, const char *cm
     return 0;
 }
 
-int bp_http_upload_chunk(const char *base, const struct bp_sign_key *key, const char *cookie,
-                         const void *chunk, size_t len, char *new_cookie, size_t new_cookie_len,
-                         char *errmsg, size_t errmsg_len)
+/* The combined signed cookie and the key, base64 (§3.6 "sig", "edPublic"). */
+static int upload_sig(const struct bp_sign_key *key, const char *cookie,
+                      char sm64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES + 256,
+                                                          sodium_base64_VARIANT_ORIGINAL)],
+                      char pk64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)])
 {
-    if (!base || !key || !key->pk || !key->sk || !cookie || (!chunk && len) || !new_cookie)
-        return BP_EINVAL;
     size_t cl = strlen(cookie);
     if (cl > 256)
         return BP_EINVAL;
     uint8_t sm[crypto_sign_BYTES + 256];
     unsigned long long smlen;
     crypto_sign(sm, &smlen, (const uint8_t *)cookie, cl, key->sk);
-    char sm64[sodium_base64_ENCODED_LEN(sizeof(sm), sodium_base64_VARIANT_ORIGINAL)];
-    sodium_bin2base64(sm64, sizeof(sm64), sm, (size_t)smlen, sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(sm64, sodium_base64_ENCODED_LEN(sizeof(sm), sodium_base64_VARIANT_ORIGINAL),
+                      sm, (size_t)smlen, sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(pk64, sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL), key->pk,
+                      32, sodium_base64_VARIANT_ORIGINAL);
+    return 0;
+}
+
+/* A 2xx /upload-blob answer -> the next cookie, and the binary upload's
+ * limit if the server advertises it (blindpad extension; 0 otherwise). */
+static int upload_answer(struct bp_http_resp *resp, char *new_cookie, size_t new_cookie_len,
+                         size_t *raw_max, char *errmsg, size_t errmsg_len)
+{
+    if (raw_max) {
+        const char *m = bp_http_header(resp, "x-blindpad-upload-max");
+        char *end = NULL;
+        unsigned long long v = m ? strtoull(m, &end, 10) : 0;
+        *raw_max = m && end != m && *end == '\0' && v <= BP_HTTP_UPLOAD_RAW_MAX ? (size_t)v : 0;
+    }
+    json_t *j = rawjson_load((const char *)resp->body, resp->body_len);
+    bp_http_resp_free(resp);
+    json_t *c = json_object_get(j, "cookie");
+    if (!json_is_string(c) || json_string_length(c) + 1 > new_cookie_len) {
+        json_decref(j);
+        set_msg(errmsg, errmsg_len, "no cookie in the /upload-blob answer");
+        return BP_EPROTO;
+    }
+    memcpy(new_cookie, json_string_value(c), json_string_length(c) + 1);
+    json_decref(j);
+    return 0;
+}
+
+int bp_http_upload_chunk(const char *base, const struct bp_sign_key *key, const char *cookie,
+                         const void *chunk, size_t len, char *new_cookie, size_t new_cookie_len,
+                         size_t *raw_max, char *errmsg, size_t errmsg_len)
+{
+    if (!base || !key || !key->pk || !key->sk || !cookie || (!chunk && len) || !new_cookie)
+        return BP_EINVAL;
+    char sm64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES + 256, sodium_base64_VARIANT_ORIGINAL)];
     char pk64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-    sodium_bin2base64(pk64, sizeof(pk64), key->pk, 32, sodium_base64_VARIANT_ORIGINAL);
+    if (upload_sig(key, cookie, sm64, pk64))
+        return BP_EINVAL;
     /* The chunk is public ciphertext: OpenSSL's EVP_EncodeBlock() (922 MB/s here)
      * rather than libsodium's constant-time encoder (146 MB/s), written
      * straight into the body, which is built without a printf pass over it
@@ -675,19 +717,33 @@ int bp_http_upload_chunk(const char *base, const struct bp_sign_key *key, const 
     buf_appends(&body, pk64);
     buf_appends(&body, "\"}");
     struct bp_http_resp *resp = NULL;
-    int r = post_json(base, "/upload-blob", &body, &resp, errmsg, errmsg_len);
+    int r = post_json(base, "/upload-blob", &body, NULL, &resp, errmsg, errmsg_len);
     buf_free(&body);
     if (r)
         return r;
-    json_t *j = rawjson_load((const char *)resp->body, resp->body_len);
-    bp_http_resp_free(resp);
-    json_t *c = json_object_get(j, "cookie");
-    if (!json_is_string(c) || json_string_length(c) + 1 > new_cookie_len) {
-        json_decref(j);
-        set_msg(errmsg, errmsg_len, "no cookie in the /upload-blob answer");
-        return BP_EPROTO;
-    }
-    memcpy(new_cookie, json_string_value(c), json_string_length(c) + 1);
-    json_decref(j);
-    return 0;
+    return upload_answer(resp, new_cookie, new_cookie_len, raw_max, errmsg, errmsg_len);
+}
+
+int bp_http_upload_raw(const char *base, const struct bp_sign_key *key, const char *cookie,
+                       const void *data, size_t len, char *new_cookie, size_t new_cookie_len,
+                       char *errmsg, size_t errmsg_len)
+{
+    if (!base || !key || !key->pk || !key->sk || !cookie || (!data && len) || !new_cookie)
+        return BP_EINVAL;
+    if (len > BP_HTTP_UPLOAD_RAW_MAX)
+        return BP_ETOOBIG;
+    char sm64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES + 256, sodium_base64_VARIANT_ORIGINAL)];
+    char pk64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+    if (upload_sig(key, cookie, sm64, pk64))
+        return BP_EINVAL;
+    char hsig[sizeof sm64 + 32], hkey[sizeof pk64 + 32];
+    snprintf(hsig, sizeof hsig, "X-Blindpad-Sig: %s", sm64);
+    snprintf(hkey, sizeof hkey, "X-Blindpad-Key: %s", pk64);
+    const char *hs[] = {hsig, hkey, NULL};
+    struct buf body = {.data = (char *)(uintptr_t)data, .len = len}; /* borrowed, not freed */
+    struct bp_http_resp *resp = NULL;
+    int r = post_json(base, "/upload-blob", &body, hs, &resp, errmsg, errmsg_len);
+    if (r)
+        return r;
+    return upload_answer(resp, new_cookie, new_cookie_len, NULL, errmsg, errmsg_len);
 }

@@ -662,12 +662,113 @@ static json_t *load_upload_body(const char *s, size_t n)
     return json_loadb(s, n, 0, NULL);
 }
 
+/* The blindpad binary upload (docs/PROTOCOL.md "Binary uploads"): the body
+ * is the raw ciphertext bytes (Content-Type: application/octet-stream), the
+ * edPublic and the signed cookie travel in X-Blindpad-Key / X-Blindpad-Sig,
+ * and the body may be up to FILES_RAW_MAX. Every 200 answer of /upload-blob
+ * advertises the extension with X-Blindpad-Upload-Max, so a client that
+ * sent its first chunk as CryptPad's JSON learns it can switch; CryptPad's
+ * own clients ignore the header. */
+#define FILES_RAW_MAX ((size_t)4 << 20)
+#define FILES_RAW_TYPE "application/octet-stream"
+
+static bool is_raw_upload(const struct http_req *req)
+{
+    const char *ct = hdr(req, "content-type");
+    size_t n = sizeof FILES_RAW_TYPE - 1;
+    return ct && strncasecmp(ct, FILES_RAW_TYPE, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static bool is_upload_path(const char *path)
+{
+    return strncmp(path, "/upload-blob", 12) == 0 && (path[12] == '\0' || path[12] == '/');
+}
+
+/* Steps 1-2 of §3.6: sig (b64 of a combined signed message) must open with
+ * key (b64 edPublic), and the cookie inside must be the key's current upload
+ * cookie, issued less than 5 min ago. On success sk is the safe key and 0 is
+ * returned; otherwise the 403 error string. */
+static const char *upload_auth(struct server *srv, const char *key, size_t klen, const char *sig,
+                               size_t slen, char sk[BLOB_SAFE_KEY_LEN + 1])
+{
+    uint8_t pk[32], sm[FILES_SIG_MAX], cookie[FILES_SIG_MAX];
+    size_t smlen = 0;
+    unsigned long long mlen = 0;
+    if (!key || !sig || blob_safe_key(key, klen, sk) < 0 || msg_key32(key, klen, pk) < 0 ||
+        slen > FILES_SIG_MAX / 3 * 4 + 4 || msg_b64decode(sig, slen, sm, sizeof sm, &smlen) < 0 ||
+        smlen < crypto_sign_BYTES || crypto_sign_open(cookie, &mlen, sm, smlen, pk) != 0)
+        return "INVALID_KEY";
+    if (blob_cookie_check(root_of(srv), sk, (const char *)cookie, (size_t)mlen, server_now_ms()) < 0)
+        return "INVALID_COOKIE";
+    return NULL;
+}
+
+size_t files_body_limit(struct server *srv, const struct http_req *req)
+{
+    if (!srv->files || strcmp(req->method, "POST") != 0 || !is_upload_path(req->path) ||
+        !is_raw_upload(req))
+        return 0;
+    const char *key = hdr(req, "x-blindpad-key"), *sig = hdr(req, "x-blindpad-sig");
+    char sk[BLOB_SAFE_KEY_LEN + 1];
+    /* Only a sender with a valid cookie gets the larger limit: an anonymous
+     * peer cannot make the server buffer more than max_http_body. */
+    if (!key || !sig || upload_auth(srv, key, strlen(key), sig, strlen(sig), sk))
+        return 0;
+    return FILES_RAW_MAX;
+}
+
+/* Steps 3-4: appends dec[0..n) to key's stage and answers with a new cookie. */
+static void upload_stage_reply(struct server *srv, struct http_resp *resp, const char *key,
+                               const char *sk, const uint8_t *dec, size_t n)
+{
+    int rc = stage_chunk(srv, key, sk, dec, n);
+    if (rc == BP_ETOOBIG) {
+        json_reply(resp, 413, "error", "E_OVER_LIMIT");
+        return;
+    }
+    if (rc < 0) {
+        LOG_WARN("files: staging a chunk: %s", bp_strerror(rc));
+        json_reply(resp, 500, "error", err_code(rc));
+        return;
+    }
+    char next[BLOB_COOKIE_LEN + 1];
+    rc = blob_cookie_new(root_of(srv), sk, next);
+    if (rc < 0) {
+        LOG_WARN("files: writing an upload cookie: %s", bp_strerror(rc));
+        json_reply(resp, 500, "error", err_code(rc));
+        return;
+    }
+    json_reply(resp, 200, "cookie", next);
+    buf_appendf(&resp->headers, "X-Blindpad-Upload-Max: %zu\r\n", FILES_RAW_MAX);
+}
+
+/* POST /upload-blob[/...]: the binary form (above). */
+static void upload_post_raw(struct server *srv, const struct http_req *req, struct http_resp *resp)
+{
+    const char *key = hdr(req, "x-blindpad-key"), *sig = hdr(req, "x-blindpad-sig");
+    char sk[BLOB_SAFE_KEY_LEN + 1];
+    const char *why = key && sig ? upload_auth(srv, key, strlen(key), sig, strlen(sig), sk) : "INVALID_KEY";
+    if (why) {
+        json_reply(resp, 403, "error", why);
+        return;
+    }
+    if (req->body_len > FILES_RAW_MAX) {
+        json_reply(resp, 413, "error", "TOO_LARGE");
+        return;
+    }
+    upload_stage_reply(srv, resp, key, sk, (const uint8_t *)req->body, req->body_len);
+}
+
 /* POST /upload-blob[/...] (§3.6). */
 static void upload_post(struct server *srv, const struct http_req *req, struct http_resp *resp)
 {
     if (strcmp(req->method, "POST") != 0) {
         resp->status = 403;
         buf_reset(&resp->body);
+        return;
+    }
+    if (is_raw_upload(req)) {
+        upload_post_raw(srv, req, resp);
         return;
     }
     if (req->body_len > FILES_BODY_MAX) {
@@ -682,28 +783,17 @@ static void upload_post(struct server *srv, const struct http_req *req, struct h
     }
     const json_t *jsig = json_object_get(body, "sig"), *jkey = json_object_get(body, "edPublic");
     const json_t *jchunk = json_object_get(body, "chunk");
-    uint8_t pk[32], sm[FILES_SIG_MAX], cookie[FILES_SIG_MAX];
-    size_t smlen = 0;
-    unsigned long long mlen = 0;
     char sk[BLOB_SAFE_KEY_LEN + 1];
-    /* 1. the cookie must be signed by edPublic (a combined signed message). */
-    if (!json_is_string(jkey) || !json_is_string(jsig) ||
-        blob_safe_key(json_string_value(jkey), json_string_length(jkey), sk) < 0 ||
-        msg_key32(json_string_value(jkey), json_string_length(jkey), pk) < 0 ||
-        json_string_length(jsig) > FILES_SIG_MAX / 3 * 4 + 4 ||
-        msg_b64decode(json_string_value(jsig), json_string_length(jsig), sm, sizeof sm, &smlen) < 0 ||
-        smlen < crypto_sign_BYTES || crypto_sign_open(cookie, &mlen, sm, smlen, pk) != 0) {
+    const char *why = json_is_string(jkey) && json_is_string(jsig)
+                          ? upload_auth(srv, json_string_value(jkey), json_string_length(jkey),
+                                        json_string_value(jsig), json_string_length(jsig), sk)
+                          : "INVALID_KEY";
+    if (why) {
         json_decref(body);
-        json_reply(resp, 403, "error", "INVALID_KEY");
+        json_reply(resp, 403, "error", why);
         return;
     }
-    /* 2. and be the key's current upload cookie, issued less than 5 min ago. */
-    if (blob_cookie_check(root_of(srv), sk, (const char *)cookie, (size_t)mlen, server_now_ms()) < 0) {
-        json_decref(body);
-        json_reply(resp, 403, "error", "INVALID_COOKIE");
-        return;
-    }
-    /* 3. append the chunk, within the declared size (Q8). */
+    /* 3. decode the chunk; append it within the declared size (Q8). */
     uint8_t *dec;
     size_t n;
     if (decode_chunk(jchunk, &dec, &n) < 0) {
@@ -714,26 +804,8 @@ static void upload_post(struct server *srv, const struct http_req *req, struct h
     char key[BLOB_SAFE_KEY_LEN + 1];
     memcpy(key, json_string_value(jkey), sizeof key);
     json_decref(body);
-    int rc = stage_chunk(srv, key, sk, dec, n);
+    upload_stage_reply(srv, resp, key, sk, dec, n);
     free(dec);
-    if (rc == BP_ETOOBIG) {
-        json_reply(resp, 413, "error", "E_OVER_LIMIT");
-        return;
-    }
-    if (rc < 0) {
-        LOG_WARN("files: staging a chunk: %s", bp_strerror(rc));
-        json_reply(resp, 500, "error", err_code(rc));
-        return;
-    }
-    /* 4. a new cookie for the next chunk. */
-    char next[BLOB_COOKIE_LEN + 1];
-    rc = blob_cookie_new(root_of(srv), sk, next);
-    if (rc < 0) {
-        LOG_WARN("files: writing an upload cookie: %s", bp_strerror(rc));
-        json_reply(resp, 500, "error", err_code(rc));
-        return;
-    }
-    json_reply(resp, 200, "cookie", next);
 }
 
 bool files_http(struct server *srv, const struct http_req *req, struct http_resp *resp)
@@ -749,7 +821,7 @@ bool files_http(struct server *srv, const struct http_req *req, struct http_resp
         blob_get(srv, req, resp, path + 6);
         return true;
     }
-    if (strncmp(path, "/upload-blob", 12) == 0 && (path[12] == '\0' || path[12] == '/')) {
+    if (is_upload_path(path)) {
         upload_post(srv, req, resp);
         return true;
     }

@@ -25,6 +25,9 @@ void files_free(struct server *srv);
  * The router (web.c) has added the security headers to resp->headers except
  * for HEAD and OPTIONS on /blob/, which set their own (§3.2 steps 3-4). */
 bool files_http(struct server *srv, const struct http_req *req, struct http_resp *resp);
+/* net's body_limit hook for /upload-blob: the binary upload's larger body
+ * limit for a sender whose signed cookie checks, else 0 (max_http_body). */
+size_t files_body_limit(struct server *srv, const struct http_req *req);
 
 /* The size of an id as GET_FILE_SIZE and quotas count it (§2.2): 32/33-char
  * channels: log + metadata log; 48-hex blobs: the blob file. Missing -> 0.

@@ -215,7 +215,9 @@ struct http_in {
     struct buf hdrs;         /* "name\0value\0" per header, names lower-cased */
     size_t *offs;            /* 2 offsets (name, value) into hdrs per header; xmalloc */
     size_t n_hdrs, cap_hdrs; /* headers in offs, and room for */
-    struct buf body;         /* plain request body, at most max_http_body */
+    struct buf body;         /* plain request body, at most body_max */
+    size_t body_max;         /* this request's body limit: max_http_body, or what
+                                cb.body_limit answered once the head was complete */
     size_t head;             /* head bytes seen so far, against max_http_header */
     int last;                /* previous header callback: 0 none, 1 field, 2 value */
     int status;              /* error to answer (413, 431) set by a callback, or 0 */
@@ -1257,6 +1259,9 @@ static int hp_on_header_value(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+static void http_req_view(struct conn *c, struct http_req *req, struct http_header **hv,
+                          char **path);
+
 static int hp_on_headers_complete(http_parser *p)
 {
     struct conn *c = p->data;
@@ -1269,10 +1274,25 @@ static int hp_on_headers_complete(http_parser *p)
     if (r->last == 2)
         buf_appendc(&r->hdrs, '\0');
     r->last = 0;
-    if (p->content_length != ULLONG_MAX && p->content_length > c->net->cfg.max_http_body) {
+    r->body_max = c->net->cfg.max_http_body;
+    if (c->net->cb.body_limit && p->method != HTTP_GET && p->method != HTTP_HEAD) {
+        struct http_header *hv;
+        char *path;
+        struct http_req head;
+        http_req_view(c, &head, &hv, &path);
+        size_t lim = c->net->cb.body_limit(c->net->cb.ud, &head);
+        free(hv);
+        free(path);
+        if (lim)
+            r->body_max = lim;
+    }
+    if (p->content_length != ULLONG_MAX && p->content_length > r->body_max) {
         r->status = 413;
         return -1;
     }
+    /* A declared length is reserved at once: no realloc copies of large bodies. */
+    if (p->content_length != ULLONG_MAX && p->content_length)
+        buf_reserve(&r->body, (size_t)p->content_length);
     r->head_done = true;
     http_timer(c); /* the body has until the request deadline */
     return 0;
@@ -1282,7 +1302,7 @@ static int hp_on_body(http_parser *p, const char *at, size_t len)
 {
     struct conn *c = p->data;
     struct http_in *r = &c->http->req;
-    if (len > c->net->cfg.max_http_body - r->body.len) { /* chunked bodies */
+    if (len > r->body_max - r->body.len) { /* chunked bodies */
         r->status = 413;
         return -1;
     }
@@ -1323,6 +1343,32 @@ static const char *hdr_get(const struct http_in *r, const char *name)
         if (!strcmp(hdr_name(r, i), name))
             return hdr_value(r, i);
     return NULL;
+}
+
+/* The request as on_http()/body_limit() see it. *hv and *path are xmalloc'd
+ * (caller frees); everything else is borrowed from c->http->req. The method
+ * is the parser's (set at the head; http_request_done() runs after it). */
+static void http_req_view(struct conn *c, struct http_req *req, struct http_header **hv, char **path)
+{
+    struct http_in *r = &c->http->req;
+    *hv = xmalloc((r->n_hdrs ? r->n_hdrs : 1) * sizeof **hv);
+    for (size_t i = 0; i < r->n_hdrs; i++) {
+        (*hv)[i].name = hdr_name(r, i);
+        (*hv)[i].value = hdr_value(r, i);
+    }
+    buf_reserve(&r->url, 0); /* url.data and body.data are never NULL below */
+    buf_reserve(&r->body, 0);
+    *path = xstrndup(r->url.data, strcspn(r->url.data, "?#"));
+    *req = (struct http_req){
+        .method = http_method_str((enum http_method)c->http->parser.method),
+        .url = r->url.data,
+        .path = *path,
+        .headers = *hv,
+        .n_headers = r->n_hdrs,
+        .body = r->body.data,
+        .body_len = r->body.len,
+        .peer = c->peer,
+    };
 }
 
 /* Checks the upgrade request (RFC 6455 §4.2.1), answers 101 and switches c
@@ -1530,24 +1576,10 @@ static void http_request_done(struct conn *c)
         return;
     }
 
-    struct http_header *hv = xmalloc((r->n_hdrs ? r->n_hdrs : 1) * sizeof *hv);
-    for (size_t i = 0; i < r->n_hdrs; i++) {
-        hv[i].name = hdr_name(r, i);
-        hv[i].value = hdr_value(r, i);
-    }
-    buf_reserve(&r->url, 0); /* url.data and body.data are never NULL below */
-    buf_reserve(&r->body, 0);
-    char *path = xstrndup(r->url.data, strcspn(r->url.data, "?#"));
-    struct http_req req = {
-        .method = http_method_str((enum http_method)r->method),
-        .url = r->url.data,
-        .path = path,
-        .headers = hv,
-        .n_headers = r->n_hdrs,
-        .body = r->body.data,
-        .body_len = r->body.len,
-        .peer = c->peer,
-    };
+    struct http_header *hv;
+    char *path;
+    struct http_req req;
+    http_req_view(c, &req, &hv, &path);
     struct http_resp resp = {.status = 404, .content_type = "text/plain",
                              .headers = BUF_INIT, .body = BUF_INIT, .file_fd = -1};
     if (n->cb.on_http)

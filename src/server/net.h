@@ -97,6 +97,11 @@ struct net_callbacks {
     void (*on_drain)(void *ud, struct conn *c);
     /* A plain HTTP request. May be NULL (every request then gets 404). */
     void (*on_http)(void *ud, const struct http_req *req, struct http_resp *resp);
+    /* Once a request's head is complete (not for GET/HEAD): the largest body
+     * to accept for it, or 0 for max_http_body. req has no body yet. Lets a
+     * route take a larger body only from an authenticated sender (the binary
+     * /upload-blob). May be NULL. */
+    size_t (*body_limit)(void *ud, const struct http_req *req);
 };
 
 /* Creates the listener state; nothing is bound yet. Returns 0 or a bp_err. */

@@ -102,6 +102,7 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg)
         .on_close = nf_on_close,
         .on_drain = nf_on_drain,
         .on_http = web_on_http,
+        .body_limit = web_body_limit,
     };
     rc = net_new(&srv->net, loop, &nc, &cb);
     if (rc == 0)

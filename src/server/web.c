@@ -695,6 +695,11 @@ void web_on_http(void *ud, const struct http_req *req, struct http_resp *resp)
                                                                    : "Cache-Control: no-cache\r\n");
 }
 
+size_t web_body_limit(void *ud, const struct http_req *req)
+{
+    return files_body_limit(ud, req);
+}
+
 int web_init(struct server *srv)
 {
     struct web_state *w = ws(srv);

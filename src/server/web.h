@@ -13,6 +13,8 @@ int web_init(struct server *srv);
 void web_free(struct server *srv);
 /* net_callbacks.on_http for both listeners; ud is the struct server. */
 void web_on_http(void *ud, const struct http_req *req, struct http_resp *resp);
+/* net's body_limit hook (net.h): routes that take larger bodies. */
+size_t web_body_limit(void *ud, const struct http_req *req);
 
 /* The origins of §3.1, from the configuration (the strings live as long as
  * srv; they may be called before web_init()):

@@ -111,6 +111,29 @@ test('edge sizes: empty file and exactly one chunk', async () => {
     }
 });
 
+test('binary upload (blindpad extension) and CryptPad\'s JSON chunks store the same blob', async () => {
+    // 10 MiB = 80 boxes: the header box as JSON, then bodies of at most 4 MiB (31 boxes)
+    const src = path.join(tmp, 'ten.bin');
+    fs.writeFileSync(src, crypto.randomBytes(10 << 20));
+    const bin = await upload(src);
+    assert.equal(bin.binary, true);
+    assert.equal(bin.requests, 1 + 3);
+    const r = await run(['--server', server, '--json', 'upload', src], { env: { BLINDPAD_UPLOAD_JSON: '1' } });
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.binary, false);
+    assert.equal(j.requests, 1 + 80);
+    assert.equal(fs.statSync(blobFile(srv, bin.id)).size, bin.blobSize);
+    assert.equal(fs.statSync(blobFile(srv, j.id)).size, j.blobSize);
+    assert.equal(bin.blobSize, j.blobSize);
+    for (const up of [bin, j]) {
+        const out = path.join(tmp, 'ten-' + up.id);
+        const d = await run(['download', up.link, '-o', out]);
+        assert.equal(d.code, 0, d.stderr);
+        assert.equal(sha(out), sha(src));
+    }
+});
+
 test('wrong or truncated links: exit 3, a clear message, no output file', async () => {
     const src = path.join(tmp, 'small.txt');
     fs.writeFileSync(src, 'hello blindpad\n');
@@ -149,10 +172,13 @@ test('server down: exit 4 and the hint', async () => {
     r = await run(['--json', 'download', `http://127.0.0.1:${port}/file/#/2/file/AAAAAAAAAAAAAAAAAAAAAAAA/`]);
     assert.equal(r.code, 4);
     assert.match(JSON.parse(r.stdout).error, /cannot reach/);
-    // https and bad URLs are usage errors
-    r = await run(['--server', 'https://example.org', 'upload', src]);
+    // WebSocket and bad URLs are usage errors (https:// works: tls.test.js)
+    r = await run(['--server', 'wss://example.org', 'upload', src]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /https:\/\/ is not supported/);
+    assert.match(r.stderr, /not the WebSocket's/);
+    r = await run(['--server', 'ftp://example.org', 'upload', src]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /not a server URL/);
 });
 
 test('a blob tampered on disk is refused, named, and leaves nothing under the final name', async () => {

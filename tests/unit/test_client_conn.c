@@ -532,22 +532,51 @@ static void test_upload(void **state)
     assert_true(json_is_string(json_object_get(j, "cookie")));
     snprintf(cookie, sizeof(cookie), "%s", json_string_value(json_object_get(j, "cookie")));
     json_decref(j);
-    for (int i = 0; i < 3; i++) {
+    /* two JSON chunks (CryptPad's form), then the rest as one binary body
+     * (blindpad's extension, advertised by every answer) */
+    for (int i = 0; i < 2; i++) {
         char next[128];
+        size_t raw_max = 0;
         r = bp_http_upload_chunk(S.http, &kp.k, cookie, data + i * 1000, 1000, next, sizeof(next),
-                                 err, sizeof(err));
+                                 &raw_max, err, sizeof(err));
         if (r)
             fprintf(stderr, "upload: %s\n", err);
         assert_int_equal(r, 0);
+        assert_int_equal(raw_max, 4u << 20);
         assert_string_not_equal(next, cookie);
         memcpy(cookie, next, sizeof(cookie));
     }
-    /* a replayed (old) cookie is refused with the server's error */
+    char next[128];
+    r = bp_http_upload_raw(S.http, &kp.k, cookie, data + 2000, 1000, next, sizeof(next), err,
+                           sizeof(err));
+    if (r)
+        fprintf(stderr, "upload raw: %s\n", err);
+    assert_int_equal(r, 0);
+    assert_string_not_equal(next, cookie);
+    /* the cookie just used is stale now: refused, in both forms, with the server's error */
     char stale[128];
-    r = bp_http_upload_chunk(S.http, &kp.k, "00000000000000000000000000000000", data, 10, stale,
-                             sizeof(stale), err, sizeof(err));
+    r = bp_http_upload_raw(S.http, &kp.k, cookie, data, 10, stale, sizeof(stale), err, sizeof(err));
     assert_int_equal(r, BP_ESERVER);
     assert_string_equal(err, "INVALID_COOKIE");
+    r = bp_http_upload_chunk(S.http, &kp.k, "00000000000000000000000000000000", data, 10, stale,
+                             sizeof(stale), NULL, err, sizeof(err));
+    assert_int_equal(r, BP_ESERVER);
+    assert_string_equal(err, "INVALID_COOKIE");
+    /* without a valid cookie a binary body gets only the plain body limit
+     * (1 MiB): 2 MiB is refused before it is read, nothing is staged */
+    uint8_t *big = calloc(1, 2u << 20);
+    assert_non_null(big);
+    r = bp_http_upload_raw(S.http, &kp.k, cookie, big, 2u << 20, stale, sizeof(stale), err,
+                           sizeof(err));
+    free(big);
+    assert_true(r == BP_ESERVER || r == BP_ENET); /* 413, or the connection cut while sending */
+    /* another key's signature over the right cookie is refused */
+    struct keypair other;
+    kp_new(&other);
+    r = bp_http_upload_raw(S.http, &other.k, next, data, 10, stale, sizeof(stale), err, sizeof(err));
+    assert_int_equal(r, BP_ESERVER);
+    assert_string_equal(err, "INVALID_COOKIE");
+    kp_free(&other);
     /* a bad /api/auth command */
     r = bp_http_auth(S.http, &kp.k, "NO_SUCH_COMMAND", NULL, &res, err, sizeof(err));
     assert_int_equal(r, BP_ESERVER);
