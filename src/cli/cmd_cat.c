@@ -11,6 +11,7 @@
 #include <blindpad/err.h>
 #include <blindpad/link.h>
 #include <blindpad/pad.h>
+#include <blindpad/richtext.h>
 
 #include "cli/cli.h"
 #include "cli/cmd_pad.h"
@@ -18,10 +19,12 @@
 const char cli_usage_cat[] =
     "usage: blindpad cat LINK [--raw] [--password]\n"
     "\n"
-    "Prints the current text of a document (code and markdown pads, slides). Other\n"
-    "documents (rich text, kanban, ...) are printed as their JSON document.\n"
+    "Prints the current text of a document (code and markdown pads, slides; rich\n"
+    "text documents as plain text: paragraphs on their own lines, list items with\n"
+    "\"- \" or \"N. \", table cells separated by tabs). Other documents (kanban,\n"
+    "forms, ...) are printed as their JSON document.\n"
     "\n"
-    "  --raw           print the whole JSON document as stored\n"
+    "  --raw           print the whole JSON document as stored (rich text: hyperjson)\n"
     "  --password      the link's password ($BLINDPAD_PASSWORD or asked); asked anyway\n"
     "                  when the link has /p/\n"
     "\n"
@@ -90,10 +93,27 @@ int cli_pad_open(struct cli *cli, const char *arg, bool want_pw, struct bp_pad *
         snprintf(origin, sizeof origin, "%s", cli->server);
     }
     struct bp_pad_open_opts oo = {.must_exist = true};
+    /* A session for this server authenticates the connection, so that a
+     * restricted document that allows its key opens (as a logged-in web
+     * client's connection is). A session file that will not load is left
+     * alone here (cli_session_load has said why). */
+    struct cli_session *sess = NULL;
+    struct bp_sign_key key;
+    if (cli_session_load(cli, &sess) == 0 && strcmp(sess->server, origin) == 0) {
+        key.pk = sess->pk;
+        key.sk = sess->sk;
+        oo.auth_key = &key;
+    }
     char err[512] = "";
     e = bp_pad_open_url(origin, l, &oo, out, err, sizeof err);
+    cli_session_free(sess);
     if (e == BP_ENET || e == BP_ETIMEOUT)
         rc = cli_fail_net(cli, origin, err);
+    else if (e == BP_EFORBIDDEN && strstr(err, "ERESTRICTED"))
+        rc = cli_fail(cli, CLI_AUTH, "cannot open the document: not allowed: its access is "
+                                     "restricted and %s; ask an owner to run `blindpad access "
+                                     "LINK allow KEY` with your key (`blindpad whoami`)",
+                      oo.auth_key ? "your key is not on its access list" : "you have no session");
     else if (e)
         rc = cli_pad_fail(cli, NULL, "cannot open the document", e);
 out:
@@ -157,6 +177,20 @@ int cmd_cat(struct cli *cli, int argc, char **argv)
     size_t n = 0;
     int e = raw ? BP_EPROTO : bp_pad_text(pad, &s, &n);
     bool is_text = e == 0;
+    const struct bp_link *pl = bp_pad_link(pad);
+    const char *app = pl->type[0] ? pl->type : pl->app;
+    if (e == BP_EPROTO && !raw && strcmp(app, "pad") == 0) {
+        /* a rich text document: its text, as copied out of the editor */
+        json_t *doc = NULL;
+        e = bp_pad_json(pad, &doc);
+        if (e == 0) {
+            e = bp_richtext_to_text(doc, &s, &n);
+            json_decref(doc);
+        }
+        is_text = e == 0;
+        if (e == BP_EPROTO || e == BP_ETOOBIG)
+            e = BP_EPROTO; /* not hyperjson after all: print the document */
+    }
     if (e == BP_EPROTO)
         e = bp_pad_content(pad, &s, &n);
     if (e) {

@@ -59,7 +59,7 @@ async function cat(link) {
 
 // A code pad in JS, as CryptPad's code app keeps it: JSON (json.sortify) with
 // the text in "content", merged with SmartJSONTransformer.
-async function openCodePad(keys) {
+async function openCodePad(keys, transformer = ChainPad.SmartJSONTransformer) {
     const network = await connectNetwork(srv.url);
     const pad = { network };
     await new Promise((resolve, reject) => {
@@ -70,7 +70,7 @@ async function openCodePad(keys) {
             crypto: Crypto.createEncryptor({ cryptKey: keys.cryptKey, signKey: keys.signKey, validateKey: keys.validateKey }),
             validateKey: keys.validateKey,
             ChainPad,
-            patchTransformer: ChainPad.SmartJSONTransformer,
+            patchTransformer: transformer,
             validateContent: (c) => { try { JSON.parse(c); return true; } catch (e) { return false; } },
             readOnly: false,
             logLevel: 0,
@@ -127,6 +127,35 @@ test('a pad written by the JS stack (incl. a checkpoint) is read exactly by blin
         const r = await run(['cat', jsLink(keys)]);
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stdout, text);
+    } finally { js.stop(); }
+});
+
+test('a rich text pad written by the JS stack is printed as plain text by blindpad cat', { skip }, async () => {
+    const keys = newPadKeys();
+    // the rich text app keeps CKEditor's DOM as hyperjson, merged with NaiveJSONTransformer
+    const js = await openCodePad(keys, ChainPad.NaiveJSONTransformer);
+    try {
+        const doc = ['BODY', { class: 'cke_editable', contenteditable: 'true', spellcheck: 'false' }, [
+            ['H1', {}, ['Minutes']],
+            ['P', {}, ['Hello ', ['STRONG', {}, ['world']], ',\u00a0caf\u00e9']],
+            ['UL', {}, [['LI', {}, ['first']], ['LI', {}, [['P', {}, ['second']]]]]],
+            ['OL', {}, [['LI', {}, ['one']], ['LI', {}, ['two']]]],
+            ['P', {}, ['line', ['BR', {}, []], 'break']],
+            ['TABLE', {}, [['TBODY', {}, [['TR', {}, [['TD', {}, ['a']], ['TD', {}, ['b']]]]]]]],
+        ], { metadata: { defaultTitle: 'Rich text', title: 'Minutes', type: 'pad' } }];
+        js.realtime.contentUpdate(Sortify(doc));
+        await js.settle();
+        const link = `${server}/pad/#/2/pad/edit/${keys.editKeyStr}/`;
+        const r = await run(['cat', link]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, 'Minutes\nHello world, caf\u00e9\n- first\n- second\n1. one\n2. two\nline\nbreak\na\tb\n');
+        const j = await cat(link);
+        assert.equal(j.text_document, true);
+        assert.equal(j.app, 'pad');
+        // --raw: the hyperjson as stored
+        const raw = await run(['cat', '--raw', link]);
+        assert.equal(raw.code, 0, raw.stderr);
+        assert.deepEqual(JSON.parse(raw.stdout), doc);
     } finally { js.stop(); }
 });
 
