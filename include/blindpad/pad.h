@@ -68,6 +68,10 @@ struct bp_pad_open_opts {
      * to write drive/team/shared-folder documents like chainpad-listmap). */
     unsigned engine_flags;
     unsigned timeout_ms; /* for bp_pad_*_url: per request; 0 = default */
+    /* If not NULL: authenticate the connection with this key first (a signed
+     * COOKIE, SERVER-API §1.7) so that a restricted document whose owners or
+     * access list hold the key can be opened (blindpad/meta.h). Not kept. */
+    const struct bp_sign_key *auth_key;
 };
 
 /* Opens a document on a connected client (see "Connections" above) and

@@ -389,6 +389,17 @@ static int is_new_channel(struct bp_pad *p, bool *is_new, bool *deleted)
 static int open_on(struct bp_pad *p, const struct bp_pad_open_opts *opts)
 {
     const struct bp_link *l = p->link;
+    if (opts && opts->auth_key) {
+        /* Any signed RPC authenticates the connection for its key; the
+         * JOIN of a restricted channel checks those keys. */
+        char *reply = NULL;
+        int r = bp_client_rpc(p->cl, opts->auth_key, "COOKIE", NULL, &reply);
+        free(reply);
+        if (r) {
+            set_err(p, r);
+            return r;
+        }
+    }
     if (opts && opts->must_exist) {
         bool is_new = false, deleted = false;
         int r = is_new_channel(p, &is_new, &deleted);
