@@ -15,7 +15,7 @@ SANITIZER ?=
 BUILD     ?= build$(if $(SANITIZER),/$(SANITIZER))
 OPT       ?= -O2
 
-PKGS      := libuv jansson libsodium nettle inih libcrypto
+PKGS      := libuv jansson libsodium nettle inih libssl libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay -lhttp_parser -lpthread
 

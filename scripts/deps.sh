@@ -3,9 +3,9 @@
 # Usage: scripts/deps.sh [--test]   (--test adds what the test suite needs: node, npm, clang/libFuzzer)
 set -euo pipefail
 pkgs=(build-essential pkg-config libuv1-dev libwslay-dev libhttp-parser-dev libjansson-dev
-      libsodium-dev nettle-dev libssl-dev libinih-dev uthash-dev)
+      libsodium-dev nettle-dev libssl-dev libinih-dev uthash-dev ca-certificates)
 if [ "${1:-}" = "--test" ]; then
-    pkgs+=(libcmocka-dev clang libfuzzer-14-dev libclang-rt-14-dev curl)
+    pkgs+=(libcmocka-dev clang libfuzzer-14-dev libclang-rt-14-dev curl openssl)
     command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
     command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi

@@ -20,8 +20,12 @@
  *   BP_ECANCELED a history callback asked to stop, or bp_conn_free() was
  *                called with requests pending.
  *
- * wss:// and https:// are not supported (put a TLS-terminating reverse proxy
- * in front of the client or use an SSH tunnel); such URLs give BP_EINVAL.
+ * wss:// and https:// (default port 443) use TLS (OpenSSL, TLS 1.2 minimum):
+ * the certificate is verified against the system trust store plus the PEM
+ * file named by $BLINDPAD_CA_FILE, and must carry the URL's host name (or IP
+ * address); a failure is BP_ENET with the reason in the error text
+ * ("certificate for HOST is not trusted: ..."). Verification cannot be
+ * turned off.
  *
  * Ownership: strings passed to callbacks are borrowed and valid only during
  * the callback. Secret keys are never kept beyond a request: a signed RPC
@@ -95,10 +99,11 @@ struct bp_conn_opts {
 };
 
 /* Starts connecting to url (ws://host[:port][/path] or http://... which is
- * turned into ws:// with path /cryptpad_websocket when no path is given).
+ * turned into ws:// with path /cryptpad_websocket when no path is given;
+ * wss:// and https:// the same over TLS).
  * events and ud are kept (events by copy). opts may be NULL. On success *out
  * is the connection (free it with bp_conn_free) and events->on_open follows.
- * Returns BP_EINVAL (bad URL, wss://), BP_ENOMEM. */
+ * Returns BP_EINVAL (bad URL), BP_ENOMEM. */
 int bp_conn_new(uv_loop_t *loop, const char *url, const struct bp_conn_opts *opts,
                 const struct bp_conn_events *events, void *ud, struct bp_conn **out);
 

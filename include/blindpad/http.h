@@ -12,7 +12,8 @@
  * Responses are caller-owned: bp_http_resp_free(). A non-2xx status is NOT an
  * error at this level (the response is returned); the helpers that implement
  * a protocol step (bp_http_auth, bp_http_upload_chunk) turn non-2xx into
- * BP_ESERVER with the server's "error" text. https:// gives BP_EINVAL. */
+ * BP_ESERVER with the server's "error" text. https:// URLs use TLS with the
+ * certificate verified (see blindpad/client.h); a TLS failure is BP_ENET. */
 #ifndef BLINDPAD_HTTP_H
 #define BLINDPAD_HTTP_H
 

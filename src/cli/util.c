@@ -71,6 +71,14 @@ int cli_exit_for(int err)
 
 int cli_fail_net(struct cli *cli, const char *origin, const char *detail)
 {
+    /* A TLS failure (libblindpad's tls.c wording) is not a server that is
+     * down: say what is wrong with the certificate or the handshake. */
+    static const char *const tls_words[] = {"certificate for ", "TLS ", "cannot load the CA bundle"};
+    for (size_t i = 0; detail && i < sizeof(tls_words) / sizeof(tls_words[0]); i++) {
+        const char *w = strstr(detail, tls_words[i]);
+        if (w)
+            return cli_fail(cli, CLI_NET, "cannot connect securely to %s: %s", origin, w);
+    }
     if (detail && *detail)
         return cli_fail(cli, CLI_NET, "cannot reach %s: is blindpad-server running? (make run) [%s]",
                         origin, detail);
@@ -127,21 +135,20 @@ bool cli_link_origin(const char *link, char *out, size_t cap)
 int cli_set_origin(struct cli *cli, const char *url, char *out, size_t cap)
 {
     char tmp[CLI_ORIGIN_MAX];
-    if (strncasecmp(url, "https://", 8) == 0)
+    if (strncasecmp(url, "ws://", 5) == 0 || strncasecmp(url, "wss://", 6) == 0)
         return cli_fail(cli, CLI_USAGE,
-                        "%s: https:// is not supported yet by libblindpad; use the server's "
-                        "http:// address (e.g. through an SSH tunnel or a local TLS proxy)",
+                        "%s: give the server's http:// or https:// address, not the WebSocket's",
                         url);
-    if (strncasecmp(url, "ws://", 5) == 0)
-        return cli_fail(cli, CLI_USAGE, "%s: give the server's http:// address, not the WebSocket's",
-                        url);
-    if (!cli_link_origin(url, tmp, sizeof tmp) || strncasecmp(url, "http://", 7) != 0)
+    if (!cli_link_origin(url, tmp, sizeof tmp))
         return cli_fail(cli, CLI_USAGE, "%s: not a server URL (expected e.g. %s)", url,
                         CLI_DEFAULT_SERVER);
     if (strlen(tmp) + 1 > cap)
         return cli_fail(cli, CLI_USAGE, "server URL too long");
-    /* Lower-case the scheme for the library's parser. */
-    memcpy(tmp, "http://", 7);
+    /* Lower-case the scheme (the origin is also a key in the session file). */
+    if (strncasecmp(tmp, "https://", 8) == 0)
+        memcpy(tmp, "https://", 8);
+    else
+        memcpy(tmp, "http://", 7);
     memcpy(out, tmp, strlen(tmp) + 1);
     return CLI_OK;
 }

@@ -28,24 +28,33 @@
 /* ---- URLs (url.c) ---- */
 
 struct cnet_url {
-    bool ws;                        /* ws:// (else http://) */
+    bool ws;                        /* ws:// or wss:// (else http:// or https://) */
+    bool tls;                       /* https:// or wss:// (default port 443) */
     char host[CNET_HOST_MAX + 1];   /* without brackets for IPv6 literals */
     char port[6];
     char hostport[CNET_HOST_MAX + 9]; /* as sent in Host: */
     char path[CNET_PATH_MAX + 1];   /* path + query, starts with '/' */
 };
 
-/* Parses http:// and ws:// URLs (https/wss: BP_EINVAL). An empty path
- * becomes "/" (callers may substitute their default). Pure. */
+/* Parses http://, https://, ws:// and wss:// URLs. An empty path becomes "/"
+ * (callers may substitute their default). Pure. */
 int cnet_url_parse(const char *url, struct cnet_url *u);
 
 /* ---- TCP connect with name resolution (url.c) ---- */
 
 struct cnet_tcp;
+struct cnet_tls;
 typedef void (*cnet_connect_cb)(struct cnet_tcp *t, int status);
 
 /* Embedded in its owner. The owner must keep it alive until
- * cnet_tcp_close()'s callback has run. */
+ * cnet_tcp_close()'s callback has run.
+ *
+ * With TLS (cnet_tcp_connect_url on an https/wss URL) the connection is a
+ * cnet_tls (tls.h) between the socket and the owner: the connect callback
+ * runs once the handshake is done and the certificate verified, and
+ * cnet_tcp_read_start/cnet_tcp_write carry plaintext; the owner's callbacks
+ * see the same arguments as with plain TCP (the stream is &t->tcp, whose
+ * data is t). Without TLS those two are uv_read_start/uv_write. */
 struct cnet_tcp {
     uv_loop_t *loop;
     uv_tcp_t tcp;
@@ -55,11 +64,34 @@ struct cnet_tcp {
     void (*closed_cb)(struct cnet_tcp *t);
     bool gai_busy, tcp_init, closing, closed;
     void *owner;
+    /* TLS (NULL/false for plain TCP) */
+    bool tls_wanted, tls_eof;
+    struct cnet_tls *tls;               /* owned; freed when the handle is closed */
+    char *cbuf;                         /* ciphertext read buffer (malloc'd, same life) */
+    uv_alloc_cb alloc_cb;               /* the owner's, for plaintext */
+    uv_read_cb read_cb;
+    char host[CNET_HOST_MAX + 1];       /* the name the certificate must carry */
+    char errmsg[400];                   /* why the connection failed ("" if not TLS) */
 };
 /* Resolves host:port and connects; cb(t, 0) once connected, cb(t, <0 uv
  * error>) otherwise. */
 int cnet_tcp_connect(struct cnet_tcp *t, uv_loop_t *loop, const char *host, const char *port,
                      cnet_connect_cb cb, void *owner);
+/* The same for u's host and port, with TLS when u->tls (extra trusted CAs
+ * from the PEM file named by $BLINDPAD_CA_FILE, if set). A TLS failure
+ * reaches cb as UV_EPROTO with the reason in cnet_tcp_strerror(). */
+int cnet_tcp_connect_url(struct cnet_tcp *t, uv_loop_t *loop, const struct cnet_url *u,
+                         cnet_connect_cb cb, void *owner);
+/* Reads (plaintext with TLS); the callbacks' contract is libuv's. */
+int cnet_tcp_read_start(struct cnet_tcp *t, uv_alloc_cb alloc_cb, uv_read_cb read_cb);
+/* Writes (encrypted with TLS; the buffers may be reused as soon as this
+ * returns when TLS is on, else only after cb). cb(req, status) as uv_write's;
+ * req->data is left to the owner. Returns 0 or a uv error. */
+int cnet_tcp_write(struct cnet_tcp *t, uv_write_t *req, const uv_buf_t *bufs, unsigned nbufs,
+                   uv_write_cb cb);
+/* Text for a failure status from this connection: the TLS reason when there
+ * is one, else uv_strerror(status). */
+const char *cnet_tcp_strerror(const struct cnet_tcp *t, int status);
 /* Cancels/ closes; closed_cb runs once everything is released. */
 void cnet_tcp_close(struct cnet_tcp *t, void (*closed_cb)(struct cnet_tcp *t));
 

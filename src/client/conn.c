@@ -124,7 +124,7 @@ int bp_client_open(const char *url, const struct bp_client_opts *opts, struct bp
         if (errmsg && errmsg_len)
             snprintf(errmsg, errmsg_len, "%s",
                      cl->c ? bp_conn_errmsg(cl->c)
-                           : r == BP_EINVAL ? "bad URL (only ws:// and http:// are supported)"
+                           : r == BP_EINVAL ? "bad URL (expected http://, https://, ws:// or wss://)"
                                             : bp_strerror(r));
         shutdown_loop(cl);
         free(cl);

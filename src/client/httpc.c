@@ -333,7 +333,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         return;
     }
     if (nread < 0) {
-        finish(c, BP_ENET, "connection error: %s", uv_strerror((int)nread));
+        finish(c, BP_ENET, "connection error: %s", cnet_tcp_strerror(t, (int)nread));
         return;
     }
     if (nread == 0)
@@ -362,16 +362,16 @@ static void on_connected(struct cnet_tcp *t, int status)
     if (c->finished)
         return;
     if (status < 0) {
-        finish(c, BP_ENET, "cannot connect: %s", uv_strerror(status));
+        finish(c, BP_ENET, "cannot connect: %s", cnet_tcp_strerror(t, status));
         return;
     }
-    int r = uv_read_start((uv_stream_t *)&t->tcp, on_alloc, on_read);
+    int r = cnet_tcp_read_start(t, on_alloc, on_read);
     uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
     c->wreq.data = c;
     if (r == 0)
-        r = uv_write(&c->wreq, (uv_stream_t *)&t->tcp, &b, 1, on_written);
+        r = cnet_tcp_write(t, &c->wreq, &b, 1, on_written);
     if (r < 0)
-        finish(c, BP_ENET, "cannot send the request: %s", uv_strerror(r));
+        finish(c, BP_ENET, "cannot send the request: %s", cnet_tcp_strerror(t, r));
 }
 
 static bool header_ok(const char *h)
@@ -423,7 +423,7 @@ int bp_http_request(uv_loop_t *loop, const struct bp_http_req *req, bp_http_cb c
     cnet_hresp_init(&c->parser, head, req->max_body);
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
-    r = cnet_tcp_connect(&c->t, loop, u.host, u.port, on_connected, c);
+    r = cnet_tcp_connect_url(&c->t, loop, &u, on_connected, c);
     if (r < 0) {
         c->tcp_closed = true;
         c->finished = true;
@@ -476,7 +476,7 @@ int bp_http_fetch(const struct bp_http_req *req, struct bp_http_resp **out, char
         if (r)
             set_msg(errmsg, errmsg_len, s.errmsg);
     } else {
-        set_msg(errmsg, errmsg_len, r == BP_EINVAL ? "bad URL or header (only http:// is supported)"
+        set_msg(errmsg, errmsg_len, r == BP_EINVAL ? "bad URL or header (http:// or https:// only)"
                                                    : bp_strerror(r));
     }
     uv_run(&loop, UV_RUN_DEFAULT); /* lets the handles close */

@@ -427,9 +427,9 @@ static void flush(struct bp_conn *c)
     c->out.len = 0;
     uv_buf_t b = uv_buf_init(c->busy.data, (unsigned)c->busy.len);
     c->wreq.data = c;
-    int r = uv_write(&c->wreq, (uv_stream_t *)&c->t.tcp, &b, 1, on_write);
+    int r = cnet_tcp_write(&c->t, &c->wreq, &b, 1, on_write);
     if (r < 0) {
-        conn_fail(c, BP_ENET, "cannot send: %s", uv_strerror(r));
+        conn_fail(c, BP_ENET, "cannot send: %s", cnet_tcp_strerror(&c->t, r));
         return;
     }
     c->writing = true;
@@ -988,7 +988,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
                       "the server closed the connection during the WebSocket handshake");
         else
             conn_fail(c, BP_ENET, "connection closed by the server (%s)",
-                      nread == UV_EOF ? "end of stream" : uv_strerror((int)nread));
+                      nread == UV_EOF ? "end of stream" : cnet_tcp_strerror(t, (int)nread));
     } else {
         const char *p = b->base;
         size_t n = (size_t)nread;
@@ -1016,9 +1016,9 @@ static void on_connected(struct cnet_tcp *t, int status)
     c->depth++;
     if (status < 0) {
         conn_fail(c, BP_ENET, "cannot connect to %s:%s: %s", c->url.host, c->url.port,
-                  uv_strerror(status));
+                  cnet_tcp_strerror(t, status));
     } else {
-        int r = uv_read_start((uv_stream_t *)&t->tcp, on_alloc, on_read);
+        int r = cnet_tcp_read_start(t, on_alloc, on_read);
         if (r < 0) {
             conn_fail(c, BP_ENET, "cannot read: %s", uv_strerror(r));
         } else {
@@ -1102,7 +1102,7 @@ int bp_conn_new(uv_loop_t *loop, const char *url, const struct bp_conn_opts *opt
     c->last_ping = uv_now(loop);
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
-    r = cnet_tcp_connect(&c->t, loop, c->url.host, c->url.port, on_connected, c);
+    r = cnet_tcp_connect_url(&c->t, loop, &c->url, on_connected, c);
     if (r < 0) {
         c->tcp_closed = true;
         c->freed = true;

@@ -97,8 +97,18 @@ static void test_url(void **state)
     assert_string_equal(u.path, "/");
     assert_int_equal(cnet_url_parse("http://h:3000?x=1#frag", &u), 0);
     assert_string_equal(u.path, "/?x=1");
-    assert_int_equal(cnet_url_parse("wss://h/", &u), BP_EINVAL);
-    assert_int_equal(cnet_url_parse("https://h/", &u), BP_EINVAL);
+    assert_int_equal(cnet_url_parse("wss://h/", &u), 0);
+    assert_true(u.ws && u.tls);
+    assert_string_equal(u.port, "443");
+    assert_int_equal(cnet_url_parse("HTTPS://h:8443/x", &u), 0);
+    assert_true(!u.ws && u.tls);
+    assert_string_equal(u.port, "8443");
+    assert_string_equal(u.hostport, "h:8443");
+    assert_string_equal(u.path, "/x");
+    assert_int_equal(cnet_url_parse("http://h/", &u), 0);
+    assert_true(!u.tls);
+    assert_int_equal(cnet_url_parse("ftp://h/", &u), BP_EINVAL);
+    assert_int_equal(cnet_url_parse("https:/h/", &u), BP_EINVAL);
     assert_int_equal(cnet_url_parse("http://h:0/", &u), BP_EINVAL);
     assert_int_equal(cnet_url_parse("http://h:99999/", &u), BP_EINVAL);
     assert_int_equal(cnet_url_parse("http://u@h/", &u), BP_EINVAL);
@@ -502,7 +512,7 @@ static void test_http_config(void **state)
     assert_int_equal(bp_http_get(url, NULL, &r), 0);
     assert_int_equal(r->status, 404);
     bp_http_resp_free(r);
-    assert_int_equal(bp_http_get("https://127.0.0.1/", NULL, &r), BP_EINVAL);
+    assert_int_equal(bp_http_get("ftp://127.0.0.1/", NULL, &r), BP_EINVAL);
     assert_null(r);
 }
 
@@ -626,7 +636,11 @@ static void test_not_running(void **state)
     struct bp_http_resp *r = NULL;
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/config", free_port());
     assert_int_equal(bp_http_get(url, NULL, &r), BP_ENET);
-    assert_int_equal(bp_client_open("wss://127.0.0.1/", NULL, &cl, err, sizeof(err)), BP_EINVAL);
+    assert_int_equal(bp_client_open("ftp://127.0.0.1/", NULL, &cl, err, sizeof(err)), BP_EINVAL);
+    /* wss:// to a port where nothing listens: refused like ws:// */
+    snprintf(url, sizeof(url), "wss://127.0.0.1:%d/", free_port());
+    assert_int_equal(bp_client_open(url, NULL, &cl, err, sizeof(err)), BP_ENET);
+    assert_non_null(strstr(err, "cannot connect"));
 }
 
 struct sendctx {
