@@ -5,7 +5,7 @@ _blindpad() {
     COMPREPLY=()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="register login passwd ls rm upload download new cat append edit watch share link-info whoami logout help"
+    local commands="register login passwd ls rm mail upload download new cat append edit watch share owners access link-info whoami logout help"
     local globals="--server --json --no-progress --quiet --help --version"
 
     # the command is the first word that is not a global option (or its argument)
@@ -34,6 +34,14 @@ _blindpad() {
         return
     fi
     case $cmd in
+        mail)
+            local sub=${COMP_WORDS[i+1]}
+            if ((COMP_CWORD == i + 1)); then
+                COMPREPLY=($(compgen -W "send read" -- "$cur"))
+            elif [[ $sub == read ]]; then
+                COMPREPLY=($(compgen -W "--all --delete $globals" -- "$cur"))
+            fi
+            return ;;
         upload)
             if [[ $cur == -* ]]; then
                 COMPREPLY=($(compgen -W "--owned --name --type --password $globals" -- "$cur"))
@@ -60,6 +68,23 @@ _blindpad() {
             COMPREPLY=($(compgen -W "--count --timeout --password $globals" -- "$cur")) ;;
         link-info)
             COMPREPLY=($(compgen -W "--show-keys $globals" -- "$cur")) ;;
+        owners|access)
+            # blindpad owners LINK add|remove|accept KEY..., access LINK restrict|allow|deny
+            local n=0 j
+            for ((j = i + 1; j < COMP_CWORD; j++)); do
+                [[ ${COMP_WORDS[j]} == -* ]] || ((n++))
+            done
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "--password --pending --force $globals" -- "$cur"))
+            elif ((n == 1)) && [[ $cmd == owners ]]; then
+                COMPREPLY=($(compgen -W "add remove accept" -- "$cur"))
+            elif ((n == 1)); then
+                COMPREPLY=($(compgen -W "restrict allow deny" -- "$cur"))
+            elif [[ $prev == restrict ]]; then
+                COMPREPLY=($(compgen -W "on off" -- "$cur"))
+            elif ((n >= 2)); then
+                COMPREPLY=($(compgen -W "me" -- "$cur"))
+            fi ;;
         help)
             COMPREPLY=($(compgen -W "$commands" -- "$cur")) ;;
         *)

@@ -37,6 +37,7 @@ extern "C" {
 #endif
 
 struct bp_drive;
+struct bp_client; /* blindpad/client.h */
 
 /* Opens the drive at user_hash ("/2/drive/edit/..." or a v1 hash) on server
  * (origin), with the account's key pair (ed_pk 32 bytes, ed_sk 64 bytes,
@@ -48,6 +49,18 @@ void bp_drive_free(struct bp_drive *d);
 const char *bp_drive_error(const struct bp_drive *d);
 /* The drive channel (32 hex). */
 const char *bp_drive_channel(const struct bp_drive *d);
+/* The whole listmap object (borrowed; the account's keys are in it, as in
+ * the web client's proxy). A caller may change it and then write it with
+ * bp_drive_save; other members than "drive" are the caller's business (the
+ * mailbox module keeps "mailboxes" there, as the web client does). */
+json_t *bp_drive_doc(struct bp_drive *d);
+/* Writes bp_drive_doc() as a change of the drive document. */
+int bp_drive_save(struct bp_drive *d);
+/* The drive's connection (borrowed; for other channels and anonymous RPCs). */
+struct bp_client *bp_drive_client(struct bp_drive *d);
+/* PINs one more channel (32 or 48 hex) and syncs the pin list (the channel
+ * must be one bp_drive_channels lists, or the sync unpins it again). */
+int bp_drive_pin(struct bp_drive *d, const char *chan);
 
 /* Lists a folder: path "" or "/" is root, "A/B" a sub-folder (folder keys).
  * *out: array of {"name","kind":"folder"|"pad"|"file","title","type",
@@ -69,7 +82,9 @@ int bp_drive_add(struct bp_drive *d, const char *link, const char *title, const 
 int bp_drive_remove(struct bp_drive *d, const char *what, bool to_trash, char *channel_out,
                     size_t channel_cap);
 
-/* The pinned set the drive implies (sorted, unique channel ids). */
+/* The pinned set the drive implies (sorted, unique channel ids): the drive,
+ * filesData, the profile and its avatar, the todo, the contacts' channels,
+ * the mailboxes and the calendars (async-store.js getUserChannelList). */
 int bp_drive_channels(struct bp_drive *d, json_t **out);
 /* The hash of that set, as GET_HASH gives it (89 bytes with the NUL). */
 int bp_drive_pin_hash(struct bp_drive *d, char out[96]);

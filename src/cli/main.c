@@ -16,6 +16,8 @@
 #include "cli/cmd_pad.h"
 #include "cli/cmd_account.h"
 #include "cli/cmd_drive.h"
+#include "cli/cmd_mail.h"
+#include "cli/cmd_meta.h"
 
 #define BLINDPAD_CLI_VERSION "0.1.0"
 
@@ -38,12 +40,11 @@ static const struct cli_cmd commands[] = {
     {"ls", "list your drive's folders, documents and files", cli_usage_ls, cmd_ls},
     {"rm", "move a drive item to the trash (or remove/destroy it)", cli_usage_rm, cmd_rm},
     {"passwd", "change an account's password", cli_usage_passwd, cmd_passwd},
+    {"mail", "send a message to an account, or read yours", cli_usage_mail, cmd_mail},
+    {"owners", "list or change who owns a document or file", cli_usage_owners, cmd_owners},
+    {"access", "show or restrict who can open a document", cli_usage_access, cmd_access},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
-
-static const char *const planned[] = {
-    "owners", "access", "mail",
-};
 
 static void main_usage(FILE *f)
 {
@@ -76,12 +77,6 @@ static const struct cli_cmd *find_command(const char *name)
 
 static int unknown_command(struct cli *cli, const char *name)
 {
-    for (size_t i = 0; i < sizeof planned / sizeof planned[0]; i++)
-        if (strcmp(planned[i], name) == 0)
-            return cli_fail(cli, CLI_USAGE,
-                            "`%s` is not implemented yet (it needs the account/document layer); "
-                            "see `blindpad help`",
-                            name);
     return cli_fail(cli, CLI_USAGE, "unknown command `%s`; see `blindpad help`", name);
 }
 

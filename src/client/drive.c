@@ -103,6 +103,8 @@ void bp_drive_free(struct bp_drive *d)
 
 const char *bp_drive_error(const struct bp_drive *d) { return d->err; }
 const char *bp_drive_channel(const struct bp_drive *d) { return d->channel; }
+json_t *bp_drive_doc(struct bp_drive *d) { return d->doc; }
+struct bp_client *bp_drive_client(struct bp_drive *d) { return bp_pad_client(d->pad); }
 
 static json_t *drive_of(struct bp_drive *d) { return json_object_get(d->doc, "drive"); }
 
@@ -227,11 +229,35 @@ static bool hex_id(const char *s)
     return strspn(s, "0123456789abcdef") == n;
 }
 
+/* The channel of a hash or href (profile, todo, avatar), in out; "" if it
+ * does not parse. */
+static void channel_of(const char *type, const char *hash, char out[49])
+{
+    struct bp_link *l = NULL;
+    const char *why = NULL;
+    out[0] = '\0';
+    if (!hash || !*hash)
+        return;
+    int e = type ? bp_link_parse_hash(type, hash, NULL, &l, &why) : bp_link_parse(hash, NULL, &l, &why);
+    if (!e && hex_id(l->channel))
+        snprintf(out, 49, "%s", l->channel);
+    bp_link_free(l);
+}
+
+/* The pinned set is async-store.js's getUserChannelList: the drive, every
+ * filesData channel, the profile (and its avatar), the todo, the contacts'
+ * chat channels, the mailboxes (not the 33-char broadcast one) and the
+ * calendars. Forgetting any of them would make bp_drive_sync_pins RESET
+ * them away. */
 int bp_drive_channels(struct bp_drive *d, json_t **out)
 {
     *out = NULL;
     json_t *fd = files_data(d);
-    size_t cap = json_object_size(fd) + 1, n = 0;
+    json_t *groups[3] = {json_object_get(d->doc, "friends"), json_object_get(d->doc, "mailboxes"),
+                         json_object_get(d->doc, "calendars")};
+    size_t cap = json_object_size(fd) + 4, n = 0;
+    for (int g = 0; g < 3; g++)
+        cap += json_object_size(groups[g]);
     const char **v = malloc(cap * sizeof *v);
     if (!v)
         return BP_ENOMEM;
@@ -243,6 +269,23 @@ int bp_drive_channels(struct bp_drive *d, json_t **out)
         if (hex_id(c))
             v[n++] = c;
     }
+    for (int g = 0; g < 3; g++)
+        json_object_foreach(groups[g], key, e) {
+            const char *c = str(e, "channel");
+            if (hex_id(c) && !(g == 0 && strcmp(key, "me") == 0))
+                v[n++] = c;
+        }
+    json_t *profile = json_object_get(d->doc, "profile");
+    char pchan[49], achan[49], tchan[49];
+    channel_of("profile", str(profile, "edit"), pchan);
+    channel_of(NULL, str(profile, "avatar"), achan);
+    channel_of("todo", str(d->doc, "todo"), tchan);
+    if (*pchan)
+        v[n++] = pchan;
+    if (*achan)
+        v[n++] = achan;
+    if (*tchan)
+        v[n++] = tchan;
     qsort(v, n, sizeof *v, cmp_str);
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++)
@@ -329,6 +372,14 @@ static int pin_one(struct bp_drive *d, const char *cmd, const char *chan)
     return bp_drive_rpc(d, cmd, arg, NULL);
 }
 
+int bp_drive_pin(struct bp_drive *d, const char *chan)
+{
+    if (!chan || !hex_id(chan))
+        return BP_EINVAL;
+    int e = pin_one(d, "PIN", chan);
+    return e ? e : bp_drive_sync_pins(d, NULL);
+}
+
 /* ---- edits ---- */
 
 static int save(struct bp_drive *d)
@@ -339,6 +390,8 @@ static int save(struct bp_drive *d)
                  bp_pad_error(d->pad)[0] ? bp_pad_error(d->pad) : bp_strerror(e));
     return e;
 }
+
+int bp_drive_save(struct bp_drive *d) { return save(d); }
 
 static int64_t now_ms(void)
 {
