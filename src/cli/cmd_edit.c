@@ -1,8 +1,20 @@
 /* cmd_edit.c: `blindpad edit LINK`: opens a text document's text in $VISUAL /
  * $EDITOR (vi) and writes the result back. The connection is kept alive
- * while the editor runs (other writers' changes are followed); if someone
- * else changed the text meanwhile, nothing is written and the edited text
- * is kept in a file (see docs/client/pad.md: three-way merge left to do). */
+ * while the editor runs (other writers' changes are followed).
+ *
+ * If someone else changed the text meanwhile, the user's edit is merged
+ * into the current text (bp_merge_text(original, edited, current), line by
+ * line like diff3). A clean merge is written; a merge with conflicts is not:
+ * it is left, with git-style markers, in the kept temporary file (exit 5).
+ *
+ * Saving races: bp_pad_write() puts the text on the head it has seen; a
+ * message of someone else that wins the race while ours is in flight is kept
+ * (ChainPad's TextTransformer moves our operations over theirs and never
+ * removes text they inserted), but where the two overlap our operation is
+ * cut, so our edit may land incomplete. So after each write the text is read
+ * back: if it is not what was written, our edit is merged again into what is
+ * there now; the loop stops when the document holds our edit (the merge
+ * changes nothing), on a conflict, or after EDIT_MAX_ROUNDS writes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -14,6 +26,7 @@
 #include <unistd.h>
 
 #include <blindpad/err.h>
+#include <blindpad/merge.h>
 #include <blindpad/pad.h>
 
 #include "cli/cli.h"
@@ -24,8 +37,11 @@ const char cli_usage_edit[] =
     "\n"
     "Opens the text of a code, markdown or slide document in $VISUAL or $EDITOR\n"
     "(default vi) and saves your changes to the document when the editor exits.\n"
-    "If someone else changed the document while you were editing, nothing is\n"
-    "saved: your text is kept in a file whose name is printed (exit status 5).\n"
+    "If someone else changed the document while you were editing, your changes\n"
+    "are merged line by line with theirs (like diff3) and saved. If both changed\n"
+    "the same lines, nothing is saved: the merged text, with <<<<<<< yours /\n"
+    "======= / >>>>>>> theirs markers around each conflict, is kept in a file\n"
+    "whose name is printed (exit status 5); resolve them and run edit again.\n"
     "\n"
     "  --password      the link's password ($BLINDPAD_PASSWORD or asked)\n";
 
@@ -69,6 +85,37 @@ static char *read_file(const char *path, size_t *len)
     return b;
 }
 
+#define EDIT_MAX_ROUNDS 4 /* writes before giving up on a document that keeps changing */
+
+/* bp_pad_write stores "\r\n" as "\n": the texts are compared and merged in
+ * that form, in place. */
+static void lf_only(char *s, size_t *n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (!(s[i] == '\r' && i + 1 < *n && s[i + 1] == '\n'))
+            s[k++] = s[i];
+    s[k] = '\0';
+    *n = k;
+}
+
+static bool same(const char *a, size_t an, const char *b, size_t bn)
+{
+    return an == bn && memcmp(a, b, an) == 0;
+}
+
+/* Replaces the file's content (the kept temporary file). */
+static int rewrite_file(const char *path, const char *s, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC);
+    if (fd < 0)
+        return -1;
+    int r = write_all(fd, s, n);
+    if (close(fd))
+        r = -1;
+    return r;
+}
+
 int cmd_edit(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {{"password", no_argument, NULL, 'p'},
@@ -108,8 +155,6 @@ int cmd_edit(struct cli *cli, int argc, char **argv)
         rc = cli_fail(cli, CLI_LOCAL, "cannot write a temporary file: %s", strerror(errno));
         goto out;
     }
-    char head0[65], head1[65];
-    bp_pad_head(pad, head0);
     const char *ed = getenv("VISUAL");
     if (!ed || !*ed)
         ed = getenv("EDITOR");
@@ -145,30 +190,103 @@ int cmd_edit(struct cli *cli, int argc, char **argv)
         keep = true;
         goto out;
     }
-    if (en == on && memcmp(orig, edited, on) == 0) {
+    lf_only(orig, &on);
+    lf_only(edited, &en);
+    if (same(orig, on, edited, en)) {
         cli_note(cli, "no change");
         goto out;
     }
-    bp_pad_head(pad, head1);
-    if (strcmp(head0, head1) != 0) {
-        keep = true;
-        rc = cli_fail(cli, CLI_SERVER, "the document was changed by someone else while you "
-                      "were editing; nothing saved. Your text is in %s", path);
-        goto out;
+    /* Each round: follow the others, take the current text, put our edit on
+     * it (merge unless it is still the original), write unless it is already
+     * there. written: what the last write asked for. */
+    bool merged = false;
+    char *cur = NULL, *want = NULL, *written = NULL;
+    size_t cn = 0, wn = 0, writn = 0;
+    for (int round = 0;; round++) {
+        free(cur);
+        cur = NULL;
+        e = bp_pad_poll(pad, 0);
+        if (e >= 0)
+            e = bp_pad_text(pad, &cur, &cn);
+        if (e < 0) {
+            keep = true;
+            rc = cli_pad_fail(cli, pad, "cannot save", e);
+            cli_note(cli, "your text is in %s", path);
+            break;
+        }
+        lf_only(cur, &cn);
+        if (written && same(cur, cn, written, writn)) {
+            cli_note(cli, merged ? "merged with changes made meanwhile by others; saved" : "saved");
+            break;
+        }
+        free(want);
+        want = NULL;
+        size_t conflicts = 0;
+        if (same(cur, cn, orig, on)) {
+            want = malloc(en + 1);
+            if (want) {
+                memcpy(want, edited, en + 1);
+                wn = en;
+            }
+            e = want ? 0 : BP_ENOMEM;
+        } else {
+            e = bp_merge_text(orig, on, edited, en, cur, cn, &want, &wn, &conflicts);
+            merged = true;
+        }
+        if (e) {
+            keep = true;
+            rc = cli_fail(cli, CLI_LOCAL, "cannot merge with the changes made meanwhile (%s); nothing "
+                          "saved. Your text is in %s", bp_strerror(e), path);
+            break;
+        }
+        if (conflicts) {
+            keep = true;
+            if (rewrite_file(path, want, wn)) {
+                rc = cli_fail(cli, CLI_LOCAL, "the document was changed by someone else while you were "
+                              "editing and your changes conflict with theirs; nothing %ssaved. Your text "
+                              "is in %s (cannot write the merge there: %s)", written ? "more " : "", path,
+                              strerror(errno));
+                break;
+            }
+            rc = cli_fail(cli, CLI_SERVER, "the document was changed by someone else while you were "
+                          "editing and %zu of your changes conflict with theirs; nothing %ssaved. The "
+                          "merged text, with <<<<<<< yours / ======= / >>>>>>> theirs around each "
+                          "conflict, is in %s: resolve them and run edit again", conflicts,
+                          written ? "more " : "", path);
+            break;
+        }
+        if (same(want, wn, cur, cn)) { /* our edit is already in the document */
+            cli_note(cli, written ? (merged ? "merged with changes made meanwhile by others; saved" : "saved")
+                                  : "the document already has your changes; nothing to save");
+            break;
+        }
+        if (round == EDIT_MAX_ROUNDS) {
+            keep = true;
+            rewrite_file(path, edited, en);
+            rc = cli_fail(cli, CLI_SERVER, "the document kept changing while saving; it may hold part of "
+                          "your changes. Your text is in %s", path);
+            break;
+        }
+        e = bp_pad_write(pad, want, wn);
+        for (int i = 0; !e && i < 3; i++) { /* let the others' concurrent messages arrive */
+            int r = bp_pad_poll(pad, 100);
+            if (r < 0)
+                e = r;
+        }
+        if (e) {
+            keep = true;
+            rc = cli_pad_fail(cli, pad, "cannot save", e);
+            cli_note(cli, "your text is in %s", path);
+            break;
+        }
+        free(written);
+        written = want;
+        writn = wn;
+        want = NULL;
     }
-    e = bp_pad_write(pad, edited, en);
-    for (int i = 0; !e && i < 3; i++) {
-        int r = bp_pad_poll(pad, 100);
-        if (r < 0)
-            e = r;
-    }
-    if (e) {
-        keep = true;
-        rc = cli_pad_fail(cli, pad, "cannot save", e);
-        cli_note(cli, "your text is in %s", path);
-        goto out;
-    }
-    cli_note(cli, "saved");
+    free(cur);
+    free(want);
+    free(written);
 out:
     if (!keep && fd >= 0)
         unlink(path);
