@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,9 +67,9 @@ const char cli_usage_download[] =
     "again resumes it. A file modified on the server is refused (exit status 7) and\n"
     "nothing is left under FILE.\n";
 
-/* Bytes per Range request: 8 boxes of ciphertext (128 KiB + 16 each), about
- * 1 MiB: few round trips, bounded memory. */
-#define RANGE_BYTES (8u * 131088u)
+/* Bytes per Range request: 16 boxes of ciphertext (128 KiB + 16 each), about
+ * 2 MiB: few round trips, bounded memory (two ranges in flight: below). */
+#define RANGE_BYTES (16u * 131088u)
 #define RESUME_XATTR "user.blindpad.resume"
 
 struct dl {
@@ -171,6 +172,58 @@ static int fetch_range(struct dl *d, uint64_t from, uint64_t to, struct bp_http_
                         r->status, r->body_len);
     *total = t;
     return 0;
+}
+
+/* The next range is fetched by a second thread while the main thread
+ * decrypts and writes the current one, so that the server's sending, the
+ * network and the decryption overlap (two ranges in memory at most). The
+ * thread only runs fetch_range(), which reports its own errors; the main
+ * thread joins it before using resp/total/rc and before leaving. */
+struct prefetch {
+    pthread_t th;
+    bool active;
+    struct dl *d;
+    uint64_t from, to;
+    struct bp_http_resp *resp; /* owned by whoever joined the thread */
+    uint64_t total;
+    int rc;
+};
+
+static void *prefetch_run(void *arg)
+{
+    struct prefetch *p = arg;
+    p->rc = fetch_range(p->d, p->from, p->to, &p->resp, &p->total);
+    return NULL;
+}
+
+static void prefetch_start(struct prefetch *p, struct dl *d, uint64_t from, uint64_t to)
+{
+    *p = (struct prefetch){.d = d, .from = from, .to = to};
+    p->active = pthread_create(&p->th, NULL, prefetch_run, p) == 0;
+    if (!p->active) /* no thread: fetch here, in order */
+        prefetch_run(p);
+}
+
+/* Waits for the fetch; returns its exit code (0: *resp and *total set). */
+static int prefetch_wait(struct prefetch *p, struct bp_http_resp **resp, uint64_t *total)
+{
+    if (p->active)
+        pthread_join(p->th, NULL);
+    p->active = false;
+    *resp = p->resp;
+    *total = p->total;
+    p->resp = NULL;
+    return p->rc;
+}
+
+static void prefetch_cancel(struct prefetch *p)
+{
+    struct bp_http_resp *r;
+    uint64_t t;
+    if (p->active || p->resp) {
+        prefetch_wait(p, &r, &t);
+        bp_http_resp_free(r);
+    }
 }
 
 /* Sleeps as --limit-rate requires after n more bytes. */
@@ -470,17 +523,26 @@ int cmd_download(struct cli *cli, int argc, char **argv)
     cli_progress_start(cli, &d.prog, "download", total, pos);
     prog_on = true;
     d.t0 = cli_now();
+    struct prefetch pf = {0};
+    if (pos < total)
+        prefetch_start(&pf, &d, pos,
+                       pos + RANGE_BYTES - 1 < total - 1 ? pos + RANGE_BYTES - 1 : total - 1);
     while (pos < total) {
         if (cli_interrupted()) {
+            prefetch_cancel(&pf);
             rc = cli_fail(cli, CLI_INTERRUPTED, "interrupted%s%s", part_created ? "; resume with "
                           "the same command, the partial data is in " : "",
                           part_created ? part_path : "");
             goto out;
         }
-        uint64_t to = pos + RANGE_BYTES - 1 < total - 1 ? pos + RANGE_BYTES - 1 : total - 1;
-        if ((rc = fetch_range(&d, pos, to, &resp, &t2)))
+        uint64_t to = pf.to;
+        if ((rc = prefetch_wait(&pf, &resp, &t2)))
             goto out;
+        if (to + 1 < total) /* the next range, while this one is decrypted */
+            prefetch_start(&pf, &d, to + 1,
+                           to + RANGE_BYTES < total - 1 ? to + RANGE_BYTES : total - 1);
         if (t2 != total) {
+            prefetch_cancel(&pf);
             rc = cli_fail(cli, CLI_INTEGRITY, "the file changed on the server during the "
                           "download; try again");
             goto out;
@@ -504,8 +566,10 @@ int cmd_download(struct cli *cli, int argc, char **argv)
         size_t got = resp->body_len;
         bp_http_resp_free(resp);
         resp = NULL;
-        if (e)
+        if (e) {
+            prefetch_cancel(&pf);
             break;
+        }
         pos += got;
         cli_progress_add(&d.prog, got);
         throttle(&d, got);
