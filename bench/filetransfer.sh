@@ -204,10 +204,8 @@ for tool in ('dd', 'blindpad', 'rclone'):
             d = 'write to the data dir (dd bs=4M)'
         print(f"| {tool} | {d} | {' / '.join(f'{x:.0f}' for x in rates)} | {med:.0f} | {med/ref:.2f} | {ccpu:.2f} | {srv} | {crss:.1f} | {srr} |")
 print()
-dd = [float(r['MBps']) for r in rows if r['tool'] == 'dd']
-up = [float(r['MBps']) for r in rows if r['tool'] == 'blindpad' and r['direction'] == 'up']
-if dd and up:
-    print(f"blindpad upload / dd to the same directory (medians): {statistics.median(up)/statistics.median(dd):.2f}")
+print("dd: the first write of that many new bytes in each rep (on a VM, fresh guest pages are slow;")
+print("    the transfers after it reuse the freed pages: see docs/PERFORMANCE.md)")
 print("x secretbox: upload vs raw seal, downloads vs raw open (the target is >= 0.50); CPU: medians;")
 print("up: blindpad's binary upload (a blindpad server); up-json: CryptPad's JSON chunks (BLINDPAD_UPLOAD_JSON=1);")
 print("RSS: the largest peak of the reps; down-file fsyncs (blindpad) / does not (rclone); down-null: stdout to /dev/null")
