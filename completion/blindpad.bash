@@ -54,12 +54,12 @@ _blindpad() {
             COMPREPLY=($(compgen -W "--view --password $globals" -- "$cur")) ;;
         new)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--password --expire --owned --title --mode $globals" -- "$cur"))
+                COMPREPLY=($(compgen -W "--password --expire --owned --burn --title --mode $globals" -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "code markdown slide" -- "$cur"))
             fi ;;
         cat)
-            COMPREPLY=($(compgen -W "--raw --password $globals" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--raw --password --burn $globals" -- "$cur")) ;;
         append)
             COMPREPLY=($(compgen -W "--no-newline --password $globals" -- "$cur")) ;;
         edit)

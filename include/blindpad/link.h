@@ -77,6 +77,14 @@ struct bp_link {
     uint8_t secondary_key[32];
     uint8_t secondary_sign_key[64];
     uint8_t secondary_validate_key[32];
+    /* Burn after reading (CRYPTO.md §1.2 "ownerKey"): a link option of 86
+     * chars, the urlb64 of an ed25519 secret key whose public key the
+     * document's owners list holds. The reader signs REMOVE_OWNED_CHANNEL
+     * with it once the content is shown. Not carried by bp_link_hash() /
+     * bp_link_url() (rebuilt links carry only "p/", as Hash.getHashes);
+     * bp_link_burn_url() makes such a link. */
+    bool has_owner_key;
+    uint8_t owner_key[64];    /* seed || public key (tweetnacl layout) */
 };
 
 /* Parses a link and derives its keys. password: NULL or "" for none (a UTF-8
@@ -106,6 +114,15 @@ int bp_link_make_v1(const char *type, const uint8_t channel[16], const uint8_t s
 /* The read-only link of a document link (edit or view): same channel and
  * crypt_key, the signing keys dropped. BP_EINVAL for files and v0/v3. */
 int bp_link_make_view(const struct bp_link *link, struct bp_link **out);
+
+/* The burn-after-reading link of a document (CryptPad's share dialog,
+ * makeBurnAfterReadingUrl): its view link with owner_sk (an ed25519 secret
+ * key, 64 bytes) as the ownerKey option, e.g.
+ * <origin>/<type>/#/2/<app>/view/<key>/<86 chars>/[p/]. The caller must make
+ * owner_sk's public key an owner of the document (ADD_OWNERS, or at
+ * creation). BP_EINVAL for files and v0/v3, BP_ETOOBIG if cap is short. */
+int bp_link_burn_url(const struct bp_link *l, const char *origin, const uint8_t owner_sk[64],
+                     char *out, size_t cap);
 
 /* Frees (and wipes) a link; NULL is fine. */
 void bp_link_free(struct bp_link *link);

@@ -17,7 +17,7 @@
 #include "cli/cmd_pad.h"
 
 const char cli_usage_cat[] =
-    "usage: blindpad cat LINK [--raw] [--password]\n"
+    "usage: blindpad cat LINK [--raw] [--password] [--burn]\n"
     "\n"
     "Prints the current text of a document (code and markdown pads, slides; rich\n"
     "text documents as plain text: paragraphs on their own lines, list items with\n"
@@ -27,6 +27,8 @@ const char cli_usage_cat[] =
     "  --raw           print the whole JSON document as stored (rich text: hyperjson)\n"
     "  --password      the link's password ($BLINDPAD_PASSWORD or asked); asked anyway\n"
     "                  when the link has /p/\n"
+    "  --burn          read a burn-after-reading link: the document is printed, then\n"
+    "                  deleted from the server (without --burn such a link is refused)\n"
     "\n"
     "With --json: {\"ok\":true,\"text\":...,\"app\":...,\"head\":...,\"hash\":...}.\n";
 
@@ -155,20 +157,32 @@ int cmd_cat(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {{"raw", no_argument, NULL, 'r'},
                                          {"password", no_argument, NULL, 'p'},
+                                         {"burn", no_argument, NULL, 'B'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    bool raw = false, want_pw = false;
+    bool raw = false, want_pw = false, burn = false;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'r': raw = true; break;
         case 'p': want_pw = true; break;
+        case 'B': burn = true; break;
         case 'h': return cli_help(cli_usage_cat);
         default: return cli_usage_error(cli, cli_usage_cat, "unknown option");
         }
     }
     if (argc - optind != 1)
         return cli_usage_error(cli, cli_usage_cat, "cat takes one LINK");
+    /* A burn-after-reading link: reading it deletes the document, so it is
+     * read only when asked for (CryptPad's web client asks first too). */
+    struct bp_link *pl0 = NULL;
+    const char *why = NULL;
+    if (bp_link_parse(argv[optind], NULL, &pl0, &why) == 0 && pl0->has_owner_key && !burn) {
+        bp_link_free(pl0);
+        return cli_fail(cli, CLI_USAGE, "this is a burn-after-reading link: reading it deletes "
+                                        "the document; rerun with --burn to read it");
+    }
+    bp_link_free(pl0);
     struct bp_pad *pad = NULL;
     int rc = cli_pad_open(cli, argv[optind], want_pw, &pad);
     if (rc)
@@ -208,6 +222,21 @@ int cmd_cat(struct cli *cli, int argc, char **argv)
                                "hash", hash, "lastKnownHash", bp_pad_last_hash(pad)));
     } else {
         fwrite(s, 1, n, stdout);
+    }
+    if (bp_pad_link(pad)->has_owner_key) { /* burn it, as the web client does once shown */
+        fflush(stdout);
+        struct bp_sign_key bk = {.pk = bp_pad_link(pad)->owner_key + 32,
+                                 .sk = bp_pad_link(pad)->owner_key};
+        char arg[96], *reply = NULL; /* pinpad.js: {channel, reason: undefined} */
+        snprintf(arg, sizeof arg, "{\"channel\":\"%s\"}", bp_pad_link(pad)->channel);
+        e = bp_client_rpc(bp_pad_client(pad), &bk, "REMOVE_OWNED_CHANNEL", arg, &reply);
+        free(reply);
+        if (e)
+            rc = cli_fail(cli, cli_exit_for(e), "the document was shown but could not be "
+                          "deleted (%s: %s); its owners can still delete it",
+                          bp_strerror(e), bp_client_error(bp_pad_client(pad)));
+        else
+            cli_note(cli, "burn after reading: the document is now deleted from the server");
     }
 out:
     free(s);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <blindpad/crypto.h>
 #include <blindpad/err.h>
 #include <blindpad/link.h>
 #include <blindpad/pad.h>
@@ -18,7 +19,7 @@
 
 const char cli_usage_new[] =
     "usage: blindpad new code|markdown|slide [TEXT | -] [--password] [--expire DURATION]\n"
-    "                    [--owned] [--title TITLE] [--mode MODE]\n"
+    "                    [--owned] [--burn] [--title TITLE] [--mode MODE]\n"
     "\n"
     "Creates an encrypted document on the server (--server) and prints its edit link.\n"
     "`markdown` is a code pad in markdown mode (CryptPad's default for new code pads).\n"
@@ -27,10 +28,13 @@ const char cli_usage_new[] =
     "  --password      protect the link with a password ($BLINDPAD_PASSWORD or asked)\n"
     "  --expire D      the server deletes the document after D: N[smhdw] (e.g. 1d, 12h)\n"
     "  --owned         owned by your identity (the session's; one is created if needed)\n"
+    "  --burn          print a burn-after-reading link instead of the edit link: a\n"
+    "                  read-only link whose first reader deletes the document (the edit\n"
+    "                  link goes to stderr; both are in --json as burnLink and link)\n"
     "  --title T       the document's title (default \"Code - <date>\")\n"
     "  --mode M        code pads: the highlight mode (gfm, javascript, python, ...)\n"
     "\n"
-    "With --json: {\"ok\":true,\"link\":...,\"view\":...,\"channel\":...}.\n";
+    "With --json: {\"ok\":true,\"link\":...,\"view\":...,\"channel\":...[,\"burnLink\":...]}.\n";
 
 /* "90", "90s", "15m", "12h", "1d", "2w" -> seconds; 0 on error. */
 static unsigned long long parse_duration(const char *s)
@@ -60,9 +64,10 @@ int cmd_new(struct cli *cli, int argc, char **argv)
     static const struct option opts[] = {
         {"password", no_argument, NULL, 'p'}, {"expire", required_argument, NULL, 'e'},
         {"owned", no_argument, NULL, 'O'},    {"title", required_argument, NULL, 't'},
+        {"burn", no_argument, NULL, 'B'},
         {"mode", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    bool want_pw = false, owned = false;
+    bool want_pw = false, owned = false, burn = false;
     const char *expire = NULL, *title = NULL, *mode = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -70,6 +75,7 @@ int cmd_new(struct cli *cli, int argc, char **argv)
         case 'p': want_pw = true; break;
         case 'e': expire = optarg; break;
         case 'O': owned = true; break;
+        case 'B': burn = true; break;
         case 't': title = optarg; break;
         case 'm': mode = optarg; break;
         case 'h': return cli_help(cli_usage_new);
@@ -103,6 +109,7 @@ int cmd_new(struct cli *cli, int argc, char **argv)
     size_t tl = 0;
     struct cli_session *sess = NULL;
     struct bp_pad *pad = NULL;
+    unsigned char *bar_sk = NULL; /* burn after reading: the key the link carries */
     int rc = CLI_OK;
     if (nargs == 2 && strcmp(argv[optind + 1], "-") == 0) {
         if ((rc = cli_read_stdin(cli, &text, &tl)))
@@ -125,7 +132,8 @@ int cmd_new(struct cli *cli, int argc, char **argv)
             goto out;
         co.password = pw;
     }
-    const char *owners[1];
+    const char *owners[2];
+    char bar_pk64[64] = "";
     if (owned) {
         int e = cli_session_load(cli, &sess);
         if (e == BP_EFORBIDDEN) {
@@ -149,9 +157,19 @@ int cmd_new(struct cli *cli, int argc, char **argv)
             cli_note(cli, "created an anonymous identity in the session file: it owns this "
                           "document");
         }
-        owners[0] = sess->ed_public;
+        owners[co.n_owners++] = sess->ed_public;
         co.owners = owners;
-        co.n_owners = 1;
+    }
+    if (burn) { /* the reader's key is an owner from the start (share.js adds it later) */
+        unsigned char pk[32];
+        if (!(bar_sk = sodium_malloc(64))) {
+            rc = cli_fail(cli, CLI_LOCAL, "out of memory");
+            goto out;
+        }
+        crypto_sign_keypair(pk, bar_sk);
+        bp_crypto_b64_encode(pk, 32, BP_B64_STD, bar_pk64, sizeof bar_pk64, NULL);
+        owners[co.n_owners++] = bar_pk64;
+        co.owners = owners;
     }
     char err[512] = "";
     int e = bp_pad_create_url(cli->server, app, &co, &pad, err, sizeof err);
@@ -170,13 +188,26 @@ int cmd_new(struct cli *cli, int argc, char **argv)
     bp_link_url(bp_pad_link(pad), cli->server, BP_LINK_EDIT, url, sizeof url);
     bp_link_url(bp_pad_link(pad), cli->server, BP_LINK_VIEW, view, sizeof view);
     cli_drive_add(cli, url, title, owned ? sess->ed_public : NULL); /* logged in: to the drive */
-    if (cli->json)
-        cli_json_out(json_pack("{s:b, s:s, s:s, s:s, s:s, s:b}", "ok", 1, "link", url, "view", view,
-                               "channel", bp_pad_link(pad)->channel, "app", app, "owned", (int)owned));
-    else
+    char bar[sizeof view + 128] = "";
+    if (burn && bp_link_burn_url(bp_pad_link(pad), cli->server, bar_sk, bar, sizeof bar)) {
+        rc = cli_fail(cli, CLI_LOCAL, "cannot make the burn-after-reading link");
+        goto out;
+    }
+    if (cli->json) {
+        json_t *j = json_pack("{s:b, s:s, s:s, s:s, s:s, s:b}", "ok", 1, "link", url, "view", view,
+                              "channel", bp_pad_link(pad)->channel, "app", app, "owned", (int)owned);
+        if (j && burn)
+            json_object_set_new(j, "burnLink", json_string(bar));
+        cli_json_out(j);
+    } else if (burn) {
+        cli_note(cli, "the edit link (keep it to change or delete the document): %s", url);
+        printf("%s\n", bar);
+    } else {
         printf("%s\n", url);
+    }
 out:
     bp_pad_free(pad);
+    sodium_free(bar_sk);
     cli_session_free(sess);
     free(text);
     sodium_free(pw);

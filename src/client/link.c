@@ -178,7 +178,10 @@ static void parse_options(struct bp_link *l, char **parts, size_t n, size_t from
             l->embed = true;
         else if (strcmp(parts[i], "present") == 0)
             l->present = true;
-        /* hash=, auditor=, newpad=, login=, owner keys: they never change keys */
+        else if (strlen(parts[i]) == 86 && !l->has_owner_key &&
+                 key_elem(parts[i], 86, l->owner_key, 64) == 0)
+            l->has_owner_key = true; /* ownerKey: burn after reading (getOwnerKey: any 86 chars) */
+        /* hash=, auditor=, newpad=, login=: they never change keys */
     }
 }
 
@@ -606,6 +609,40 @@ int bp_link_hash(const struct bp_link *l, enum bp_link_mode mode, char *out, siz
         }
     }
     if (bad) {
+        out[0] = '\0';
+        return BP_ETOOBIG;
+    }
+    return 0;
+}
+
+int bp_link_burn_url(const struct bp_link *l, const char *origin, const uint8_t owner_sk[64],
+                     char *out, size_t cap)
+{
+    if (!l || !owner_sk || l->kind != BP_LINK_DOC || (l->version != 1 && l->version != 2))
+        return BP_EINVAL;
+    char view[BP_LINK_HASH_MAX + 600];
+    int rc = bp_link_url(l, origin, BP_LINK_VIEW, view, sizeof view);
+    if (rc)
+        return rc;
+    /* Hash.getHash: the key's elements, then the owner key, then "p/". */
+    size_t vl = strlen(view);
+    size_t keep = l->has_password ? vl - 2 : vl; /* before "p/" */
+    char sk[90];
+    bp_crypto_b64_encode(owner_sk, 64, BP_B64_URL, sk, sizeof sk, NULL);
+    size_t pos = 0;
+    int bad = 0;
+    if (keep + 1 > cap) {
+        bad = 1;
+    } else {
+        memcpy(out, view, keep);
+        out[keep] = '\0';
+        pos = keep;
+        bad = put(out, cap, &pos, sk) || put(out, cap, &pos, "/") ||
+              (l->has_password && put(out, cap, &pos, "p/"));
+    }
+    sodium_memzero(sk, sizeof sk);
+    if (bad) {
+        sodium_memzero(out, cap);
         out[0] = '\0';
         return BP_ETOOBIG;
     }

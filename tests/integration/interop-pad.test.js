@@ -159,6 +159,36 @@ test('a rich text pad written by the JS stack is printed as plain text by blindp
     } finally { js.stop(); }
 });
 
+test('burn after reading: new --burn makes CryptPad\'s ownerKey link; cat --burn reads it once, then it is gone', { skip }, async () => {
+    const nacl = require('tweetnacl');
+    const r = await run(['--json', 'new', 'markdown', '# one-time\nthe code is 1234\n', '--burn']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    // <view link><86-char ownerKey>/, as share.js's makeBurnAfterReadingUrl builds it
+    assert.ok(j.burnLink.startsWith(j.view), j.burnLink);
+    const ownerKey = j.burnLink.slice(j.view.length).replace(/\/$/, '');
+    assert.match(ownerKey, /^[A-Za-z0-9+-]{86}$/);
+    // Hash.getSignPublicFromPrivate: its public key is an owner of the document
+    const sk = Buffer.from(ownerKey.replace(/-/g, '/') + '==', 'base64');
+    const pub = Buffer.from(nacl.sign.keyPair.fromSecretKey(new Uint8Array(sk)).publicKey).toString('base64');
+    const own = await run(['--json', 'owners', j.burnLink]);
+    assert.equal(own.code, 0, own.stderr);
+    assert.deepEqual(JSON.parse(own.stdout).owners, [pub]);
+    // not read by accident: refused without --burn, and nothing is deleted
+    let c = await run(['cat', j.burnLink]);
+    assert.equal(c.code, 1);
+    assert.match(c.stderr, /burn-after-reading link/);
+    c = await run(['cat', '--burn', j.burnLink]);
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(c.stdout, '# one-time\nthe code is 1234\n');
+    assert.match(c.stderr, /now deleted/);
+    // gone for everyone, the edit link included
+    c = await run(['cat', '--burn', j.burnLink]);
+    assert.equal(c.code, 2, c.stderr);
+    c = await run(['cat', j.link]);
+    assert.equal(c.code, 2, c.stderr);
+});
+
 test('a pad created and appended by blindpad is seen by a JS client: same content and head', { skip }, async () => {
     const r = await run(['new', 'markdown', '# From C\n', '--title', 'interop']);
     assert.equal(r.code, 0, r.stderr);

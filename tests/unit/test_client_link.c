@@ -426,6 +426,62 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Burn after reading: bp_link_burn_url puts the owner key where
+ * Hash.getHash does (after the key, before "p/"), the parser takes it back
+ * (any 86-char element), and rebuilt links do not carry it. */
+static void test_burn_links(void **state)
+{
+    for (int with_pw = 0; with_pw < 2; with_pw++) {
+        const char *pw = with_pw ? "s3cret" : NULL;
+        struct bp_link *l = NULL, *b = NULL;
+        assert_int_equal(bp_link_make("code", pw, &l), 0);
+        uint8_t pk[32], sk[64];
+        crypto_sign_keypair(pk, sk);
+        char url[600], view[600];
+        assert_int_equal(bp_link_burn_url(l, "https://x.example", sk, url, sizeof url), 0);
+        assert_int_equal(bp_link_url(l, "https://x.example", BP_LINK_VIEW, view, sizeof view), 0);
+        size_t vl = strlen(view) - (with_pw ? 2 : 0); /* the view link without "p/" */
+        assert_memory_equal(url, view, vl);
+        char sk64[90];
+        bp_crypto_b64_encode(sk, 64, BP_B64_URL, sk64, sizeof sk64, NULL);
+        assert_int_equal(strlen(sk64), 86);
+        assert_memory_equal(url + vl, sk64, 86);
+        assert_string_equal(url + vl + 86, with_pw ? "/p/" : "/");
+        const char *why = NULL;
+        assert_int_equal(bp_link_parse(url, pw, &b, &why), 0);
+        assert_true(b->has_owner_key);
+        assert_memory_equal(b->owner_key, sk, 64);
+        assert_int_equal(b->mode, BP_LINK_VIEW);
+        assert_string_equal(b->channel, l->channel);
+        assert_memory_equal(b->crypt_key, l->crypt_key, 32);
+        assert_false(b->has_sign_key);
+        /* a rebuilt link is the plain view link */
+        char again[600];
+        assert_int_equal(bp_link_url(b, "https://x.example", BP_LINK_VIEW, again, sizeof again), 0);
+        assert_string_equal(again, view);
+        bp_link_free(b);
+        /* files have no burn links; an 86-char element that is not base64 is ignored */
+        bp_link_free(l);
+    }
+    struct bp_link *f = NULL;
+    assert_int_equal(bp_link_make("file", NULL, &f), 0);
+    uint8_t sk[64] = {0};
+    char out[600];
+    assert_int_equal(bp_link_burn_url(f, "https://x.example", sk, out, sizeof out), BP_EINVAL);
+    bp_link_free(f);
+    char bad[800];
+    struct bp_link *l = NULL;
+    const char *why = NULL;
+    assert_int_equal(bp_link_make("code", NULL, &l), 0);
+    assert_int_equal(bp_link_url(l, "https://x.example", BP_LINK_VIEW, out, sizeof out), 0);
+    snprintf(bad, sizeof bad, "%s%s/", out, "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+    struct bp_link *b = NULL;
+    assert_int_equal(bp_link_parse(bad, NULL, &b, &why), 0);
+    assert_false(b->has_owner_key);
+    bp_link_free(b);
+    bp_link_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_bad_links),
         cmocka_unit_test(test_link_forms),
         cmocka_unit_test(test_make_random),
+        cmocka_unit_test(test_burn_links),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
