@@ -44,7 +44,7 @@ _blindpad() {
             return ;;
         upload)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--owned --name --type --password $globals" -- "$cur"))
+                COMPREPLY=($(compgen -W "--owned --unowned --name --type --password $globals" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi ;;
@@ -54,7 +54,7 @@ _blindpad() {
             COMPREPLY=($(compgen -W "--view --password $globals" -- "$cur")) ;;
         new)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--password --expire --owned --burn --title --mode $globals" -- "$cur"))
+                COMPREPLY=($(compgen -W "--password --expire --owned --unowned --burn --title --mode $globals" -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "code markdown slide" -- "$cur"))
             fi ;;

@@ -19,7 +19,7 @@
 
 const char cli_usage_new[] =
     "usage: blindpad new code|markdown|slide [TEXT | -] [--password] [--expire DURATION]\n"
-    "                    [--owned] [--burn] [--title TITLE] [--mode MODE]\n"
+    "                    [--owned|--unowned] [--burn] [--title TITLE] [--mode MODE]\n"
     "\n"
     "Creates an encrypted document on the server (--server) and prints its edit link.\n"
     "`markdown` is a code pad in markdown mode (CryptPad's default for new code pads).\n"
@@ -27,7 +27,9 @@ const char cli_usage_new[] =
     "\n"
     "  --password      protect the link with a password ($BLINDPAD_PASSWORD or asked)\n"
     "  --expire D      the server deletes the document after D: N[smhdw] (e.g. 1d, 12h)\n"
-    "  --owned         owned by your identity (the session's; one is created if needed)\n"
+    "  --owned         owned by your identity (the session's; one is created if needed);\n"
+    "                  the default when logged in to an account, as in CryptPad\n"
+    "  --unowned       owned by nobody (nobody can delete it; it expires when unpinned)\n"
     "  --burn          print a burn-after-reading link instead of the edit link: a\n"
     "                  read-only link whose first reader deletes the document (the edit\n"
     "                  link goes to stderr; both are in --json as burnLink and link)\n"
@@ -64,10 +66,10 @@ int cmd_new(struct cli *cli, int argc, char **argv)
     static const struct option opts[] = {
         {"password", no_argument, NULL, 'p'}, {"expire", required_argument, NULL, 'e'},
         {"owned", no_argument, NULL, 'O'},    {"title", required_argument, NULL, 't'},
-        {"burn", no_argument, NULL, 'B'},
+        {"burn", no_argument, NULL, 'B'},      {"unowned", no_argument, NULL, 'U'},
         {"mode", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    bool want_pw = false, owned = false, burn = false;
+    bool want_pw = false, owned = false, unowned = false, burn = false;
     const char *expire = NULL, *title = NULL, *mode = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -76,6 +78,7 @@ int cmd_new(struct cli *cli, int argc, char **argv)
         case 'e': expire = optarg; break;
         case 'O': owned = true; break;
         case 'B': burn = true; break;
+        case 'U': unowned = true; break;
         case 't': title = optarg; break;
         case 'm': mode = optarg; break;
         case 'h': return cli_help(cli_usage_new);
@@ -134,6 +137,17 @@ int cmd_new(struct cli *cli, int argc, char **argv)
     }
     const char *owners[2];
     char bar_pk64[64] = "";
+    if (owned && unowned) {
+        rc = cli_usage_error(cli, cli_usage_new, "--owned and --unowned exclude each other");
+        goto out;
+    }
+    if (!owned && !unowned) { /* logged in to an account here: its documents are its own */
+        struct cli_session *peek = NULL;
+        if (cli_session_load(cli, &peek) == 0 && strcmp(peek->kind, "account") == 0 &&
+            strcmp(peek->server, cli->server) == 0)
+            owned = true;
+        cli_session_free(peek);
+    }
     if (owned) {
         int e = cli_session_load(cli, &sess);
         if (e == BP_EFORBIDDEN) {

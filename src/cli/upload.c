@@ -40,12 +40,14 @@
 #include "cli/cmd_drive.h"
 
 const char cli_usage_upload[] =
-    "usage: blindpad upload FILE [--owned] [--name NAME] [--type MIME] [--password]\n"
+    "usage: blindpad upload FILE [--owned|--unowned] [--name NAME] [--type MIME] [--password]\n"
     "\n"
     "Encrypts FILE on this machine (CryptPad's file format, a new random key) and\n"
     "uploads it to the server (--server, $BLINDPAD_SERVER). Prints the file's link,\n"
     "which CryptPad's web client opens at <server>/file/#/2/file/...\n"
     "\n"
+    "  --unowned       not owned by anyone (the default for a logged-in account, as in\n"
+    "                  CryptPad's web client, is owned by the account)\n"
     "  --owned         make the file owned by your identity (the session's; one is\n"
     "                  created and saved in the session file if you have none), so\n"
     "                  that you can delete it later\n"
@@ -365,14 +367,16 @@ int cmd_upload(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"owned", no_argument, NULL, 'O'}, {"name", required_argument, NULL, 'n'},
+        {"unowned", no_argument, NULL, 'U'},
         {"type", required_argument, NULL, 't'}, {"password", no_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    bool owned = false, want_pw = false;
+    bool owned = false, unowned = false, want_pw = false;
     const char *name = NULL, *type = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "hn:t:", opts, NULL)) != -1) {
         switch (c) {
         case 'O': owned = true; break;
+        case 'U': unowned = true; break;
         case 'n': name = optarg; break;
         case 't': type = optarg; break;
         case 'p': want_pw = true; break;
@@ -382,6 +386,8 @@ int cmd_upload(struct cli *cli, int argc, char **argv)
     }
     if (argc - optind != 1)
         return cli_usage_error(cli, cli_usage_upload, "upload takes one FILE");
+    if (owned && unowned)
+        return cli_usage_error(cli, cli_usage_upload, "--owned and --unowned exclude each other");
     const char *path = argv[optind];
 
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -428,6 +434,9 @@ int cmd_upload(struct cli *cli, int argc, char **argv)
                       "removes it", bp_strerror(e));
         goto out;
     }
+    /* Logged in to an account here: its files are its own unless --unowned. */
+    if (sess && !unowned && strcmp(sess->kind, "account") == 0)
+        owned = true;
     if (!sess && owned) {
         if (cli_session_create_anonymous(cli, cli->server, &sess)) {
             rc = CLI_LOCAL;

@@ -158,7 +158,26 @@ test('drive: upload and new add to the drive; ls; pins; rm; passwd', async () =>
     assert.match(de.stdout, /^destroyed Owned one/);
     const gone = await run(['cat', ownOut.link]);
     assert.equal(gone.code, 2, gone.stderr);
+
     assert.equal((await pins(s)).hash, pinHash([newDrive, newOut.channel]));
+
+    // logged in to an account: new documents and uploads are owned by it unless --unowned,
+    // as CryptPad's web client does for registered users
+    const dflt = JSON.parse((await run(['--json', 'new', 'code', 'mine by default'])).stdout);
+    assert.equal(dflt.owned, true);
+    assert.deepEqual(JSON.parse((await run(['--json', 'owners', dflt.link])).stdout).owners, [session().edPublic]);
+    const nobody = JSON.parse((await run(['--json', 'new', 'code', '--unowned', 'nobody\'s'])).stdout);
+    assert.equal(nobody.owned, false);
+    assert.deepEqual(JSON.parse((await run(['--json', 'owners', nobody.link])).stdout).owners, []);
+    const both = await run(['new', 'code', '--owned', '--unowned']);
+    assert.equal(both.code, 1);
+    const mineFile = path.join(tmp, 'owned-by-default.txt');
+    fs.writeFileSync(mineFile, 'mine\n');
+    const upd = JSON.parse((await run(['--json', 'upload', mineFile])).stdout);
+    assert.equal(upd.owned, true);
+    assert.equal(upd.owner, session().edPublic);
+    const upn = JSON.parse((await run(['--json', 'upload', '--unowned', mineFile])).stdout);
+    assert.equal(upn.owned, false);
 });
 
 test('drive commands need an account session', async () => {
