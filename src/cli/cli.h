@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -77,6 +78,13 @@ int cli_usage_error(struct cli *cli, const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Prints usage to stdout, returns 0. */
 int cli_help(const char *usage);
+/* Writes text that others wrote (documents, letters, names) for a human:
+ * C0 control bytes other than tab and newline, DEL and C1 controls become
+ * '?', so that a writer cannot send escape sequences to the terminal. */
+void cli_write_safe(FILE *f, const char *s, size_t n);
+/* cli_write_safe() when f is a terminal, the bytes as they are otherwise
+ * (a pipe or a file gets the document exactly). */
+void cli_write_text(FILE *f, const char *s, size_t n);
 
 /* The origin ("http://host:port") of a full URL link into out; returns false
  * for a bare hash or a relative link (then the caller uses --server). */

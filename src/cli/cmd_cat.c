@@ -221,7 +221,7 @@ int cmd_cat(struct cli *cli, int argc, char **argv)
                                l->type[0] ? l->type : l->app, "text_document", is_text, "head", head,
                                "hash", hash, "lastKnownHash", bp_pad_last_hash(pad)));
     } else {
-        fwrite(s, 1, n, stdout);
+        cli_write_text(stdout, s, n);
     }
     if (bp_pad_link(pad)->has_owner_key) { /* burn it, as the web client does once shown */
         fflush(stdout);

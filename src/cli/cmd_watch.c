@@ -46,7 +46,7 @@ static int show(struct cli *cli, struct bp_pad *pad)
         strftime(ts, sizeof ts, "%H:%M:%S", localtime_r(&t, &tm));
         if (!cli->quiet)
             fprintf(stderr, "--- %s %.12s\n", ts, head);
-        fwrite(s, 1, n, stdout);
+        cli_write_text(stdout, s, n);
         if (n && s[n - 1] != '\n')
             fputc('\n', stdout);
     }

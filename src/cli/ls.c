@@ -57,15 +57,21 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
         json_array_foreach(list, i, it) {
             const char *kind = json_string_value(json_object_get(it, "kind"));
             const char *name = json_string_value(json_object_get(it, "name"));
+            /* titles may come from documents others edit: no controls to the terminal */
+            if (!name)
+                name = "";
             if (kind && strcmp(kind, "folder") == 0) {
-                printf("%-8s %s/\n", "folder", name);
+                printf("%-8s ", "folder");
+                cli_write_safe(stdout, name, strlen(name));
+                fputs("/\n", stdout);
                 continue;
             }
             const char *href = json_string_value(json_object_get(it, "href"));
             if (!href || !*href)
                 href = json_string_value(json_object_get(it, "roHref"));
-            printf("%-8s %s\t%s%s\n", json_string_value(json_object_get(it, "type")), name,
-                   href && *href == '/' ? cli->server : "", href ? href : "");
+            printf("%-8s ", json_string_value(json_object_get(it, "type")));
+            cli_write_safe(stdout, name, strlen(name));
+            printf("\t%s%s\n", href && *href == '/' ? cli->server : "", href ? href : "");
         }
     }
     json_decref(list);

@@ -279,15 +279,23 @@ static void print_msg(json_t *o)
             printf("    sealed by %s\n", json_string_value(json_object_get(o, "author")));
         return;
     }
+    /* The name and the text are the sender's: anyone with the address can
+     * send a letter, so nothing of it reaches the terminal as a control. */
     const char *name = json_string_value(json_object_get(o, "displayName"));
-    printf("%s  from %s%s<%s>%s\n", when, name ? name : "", name ? " " : "",
-           json_string_value(json_object_get(o, "author")), dis);
+    printf("%s  from ", when);
+    if (name) {
+        cli_write_safe(stdout, name, strlen(name));
+        fputc(' ', stdout);
+    }
+    printf("<%s>%s\n", json_string_value(json_object_get(o, "author")), dis);
     const char *text = json_string_value(json_object_get(o, "text"));
     if (text) {
         /* indent every line */
         for (const char *p = text; *p;) {
             size_t n = strcspn(p, "\n");
-            printf("    %.*s\n", (int)n, p);
+            fputs("    ", stdout);
+            cli_write_safe(stdout, p, n);
+            fputc('\n', stdout);
             p += n;
             if (*p == '\n')
                 p++;
@@ -296,7 +304,10 @@ static void print_msg(json_t *o)
             printf("    \n");
     } else {
         char *c = json_dumps(json_object_get(o, "content"), JSON_COMPACT | JSON_ENCODE_ANY);
-        printf("    [%s] %s\n", json_string_value(json_object_get(o, "type")), c ? c : "");
+        const char *type = json_string_value(json_object_get(o, "type"));
+        fputs("    [", stdout);
+        cli_write_safe(stdout, type ? type : "", type ? strlen(type) : 0);
+        printf("] %s\n", c ? c : ""); /* json_dumps escapes every control character */
         free(c);
     }
 }

@@ -324,3 +324,34 @@ const char *cli_guess_type(const char *name)
                 return types[i].type;
     return "application/octet-stream";
 }
+
+void cli_write_safe(FILE *f, const char *s, size_t n)
+{
+    size_t from = 0, i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        size_t bad = 0;
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+            bad = 1;
+        else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+                 (unsigned char)s[i + 1] <= 0x9f)
+            bad = 2; /* U+0080..U+009F: C1 controls (U+009B is a CSI) */
+        if (!bad) {
+            i++;
+            continue;
+        }
+        fwrite(s + from, 1, i - from, f);
+        fputc('?', f);
+        i += bad;
+        from = i;
+    }
+    fwrite(s + from, 1, n - from, f);
+}
+
+void cli_write_text(FILE *f, const char *s, size_t n)
+{
+    if (isatty(fileno(f)))
+        cli_write_safe(f, s, n);
+    else
+        fwrite(s, 1, n, f);
+}

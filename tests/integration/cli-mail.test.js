@@ -243,3 +243,15 @@ test('bad input: addresses, no session, text not given on a pipe', async () => {
         assert.match(r.stderr, /not logged in/);
     } finally { fs.rmSync(D.tmp, { recursive: true, force: true }); }
 });
+
+test('a letter cannot send escape sequences to the reader\'s terminal; --json keeps it exact', async () => {
+    const evil = 'look \x1b[2J\x1b]0;pwned\x07 here \u009b31m red\x7f end';
+    const s = await A.run(['mail', 'send', addrB, evil]);
+    assert.equal(s.code, 0, s.stderr);
+    const r = await B.run(['mail', 'read', '--all']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /look \?\[2J\?\]0;pwned\? here \?31m red\? end/);
+    assert.doesNotMatch(r.stdout, /[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f]/);
+    const j = await readJson(B, ['--all']);
+    assert.ok(j.messages.some((m) => m.text === evil), 'the JSON output has the letter as sent');
+});
