@@ -322,36 +322,18 @@ static uint64_t du(const char *path)
     return fd < 0 ? 0 : du_fd(fd, 0);
 }
 
+static void count_user(void *ud, int shard_fd, const char *name)
+{
+    size_t n = strlen(name);
+    if (name[0] != '.' && !(n > 12 && strcmp(name + n - 12, ".placeholder") == 0))
+        ++*(unsigned long *)ud;
+}
+
 static void job_registered_users(struct admin_job *j)
 {
     unsigned long users = 0;
-    DIR *d = opendir(j->paths[0]);
-    if (!d) {
-        j->err = errno == ENOENT ? NULL : "EIO";
-        j->result = json_pack("{s:i}", "users", 0);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        DIR *s = fd >= 0 ? fdopendir(fd) : NULL;
-        if (!s) {
-            if (fd >= 0)
-                close(fd);
-            continue;
-        }
-        struct dirent *f;
-        while ((f = readdir(s))) {
-            size_t n = strlen(f->d_name);
-            if (f->d_name[0] == '.' || (n > 12 && strcmp(f->d_name + n - 12, ".placeholder") == 0))
-                continue;
-            users++;
-        }
-        closedir(s);
-    }
-    closedir(d);
+    int rc = fsu_walk_shards(j->paths[0], count_user, &users);
+    j->err = rc == 0 || rc == BP_ENOENT ? NULL : "EIO";
     j->result = json_pack("{s:I}", "users", (json_int_t)users);
 }
 

@@ -235,33 +235,18 @@ static void list_file(struct list_job *j, int dfd, const char *name)
     json_object_set_new(j->result, key, v);
 }
 
+static void list_entry(void *ud, int shard_fd, const char *name)
+{
+    list_file(ud, shard_fd, name);
+}
+
 static void list_run(uv_work_t *w)
 {
     struct list_job *j = w->data;
     j->result = json_object();
-    DIR *d = opendir(j->dir);
-    if (!d) {
-        if (errno != ENOENT)
-            j->err = "EIO";
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        DIR *s = fd >= 0 ? fdopendir(fd) : NULL;
-        if (!s) {
-            if (fd >= 0)
-                close(fd);
-            continue;
-        }
-        struct dirent *f;
-        while ((f = readdir(s)))
-            list_file(j, dirfd(s), f->d_name);
-        closedir(s);
-    }
-    closedir(d);
+    int rc = fsu_walk_shards(j->dir, list_entry, j);
+    if (rc < 0 && rc != BP_ENOENT)
+        j->err = "EIO";
 }
 
 static void list_after(uv_work_t *w, int status)
@@ -546,36 +531,22 @@ static void a_remove_moderator(const struct rpc_ctx *c, const json_t *data)
 
 /* The reference's Moderators.getKeysSync at start: every file name under
  * data/support/<xx>/ that is a key. */
+static void moderator_entry(void *ud, int shard_fd, const char *fname)
+{
+    struct server *srv = ud;
+    json_t *name = json_string(fname);
+    char key[45], safe[45];
+    if (name && canon_key(name, key, safe) && !moderator_listed(srv, key))
+        json_array_append_new(srv->settings.moderators, json_string(key));
+    json_decref(name);
+}
+
 static void moderators_load(struct server *srv)
 {
     char dir[FSU_PATH_MAX];
     if (snprintf(dir, sizeof dir, "%s/data/support", srv->cfg.data) >= (int)sizeof dir)
         return;
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        DIR *s = fd >= 0 ? fdopendir(fd) : NULL;
-        if (!s) {
-            if (fd >= 0)
-                close(fd);
-            continue;
-        }
-        struct dirent *f;
-        while ((f = readdir(s))) {
-            json_t *name = json_string(f->d_name);
-            char key[45], safe[45];
-            if (name && canon_key(name, key, safe) && !moderator_listed(srv, key))
-                json_array_append_new(srv->settings.moderators, json_string(key));
-            json_decref(name);
-        }
-        closedir(s);
-    }
-    closedir(d);
+    fsu_walk_shards(dir, moderator_entry, srv);
     if (json_array_size(srv->settings.moderators))
         LOG_INFO("admin: %zu moderator(s)", json_array_size(srv->settings.moderators));
 }

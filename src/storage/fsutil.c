@@ -1,6 +1,7 @@
 /* fsutil.c: see fsutil.h. */
 #include "storage/fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -239,5 +240,31 @@ int fsu_unlink(const char *path)
 {
     if (unlink(path) < 0)
         return bp_err_from_errno(errno);
+    return 0;
+}
+
+int fsu_walk_shards(const char *dir, fsu_shard_fn fn, void *ud)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return bp_err_from_errno(errno);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        DIR *s = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!s) { /* a file, a symlink, or gone meanwhile: not a shard */
+            if (fd >= 0)
+                close(fd);
+            continue;
+        }
+        struct dirent *f;
+        while ((f = readdir(s)))
+            if (strcmp(f->d_name, ".") != 0 && strcmp(f->d_name, "..") != 0)
+                fn(ud, dirfd(s), f->d_name);
+        closedir(s);
+    }
+    closedir(d);
     return 0;
 }

@@ -53,4 +53,13 @@ bool fsu_exists(const char *path);
 /* unlink(); BP_ENOENT if it was not there. */
 int fsu_unlink(const char *path);
 
+/* Calls fn for every entry of every shard of a sharded directory, the
+ * layout CryptPad uses everywhere (dir/<shard>/<name>): shards whose name
+ * starts with '.' and the "." and ".." entries are skipped, symlinked shards
+ * are not followed. fn gets the shard's directory fd (valid during the call,
+ * for openat/fstatat/unlinkat) and the entry's name. Returns 0, BP_ENOENT
+ * if dir does not exist, or another bp_err if it cannot be read. */
+typedef void (*fsu_shard_fn)(void *ud, int shard_fd, const char *name);
+int fsu_walk_shards(const char *dir, fsu_shard_fn fn, void *ud);
+
 #endif

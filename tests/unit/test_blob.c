@@ -314,6 +314,46 @@ static void test_archive_restore(void **state)
     buf_free(&reason);
 }
 
+/* fsu_walk_shards: every entry of every shard, nothing else. */
+static void collect(void *ud, int shard_fd, const char *name)
+{
+    struct buf *b = ud;
+    struct stat st;
+    assert_int_equal(fstatat(shard_fd, name, &st, AT_SYMLINK_NOFOLLOW), 0);
+    buf_appends(b, name);
+    buf_appendc(b, ';');
+}
+
+static void test_walk_shards(void **state)
+{
+    char dir[512], p[600];
+    snprintf(dir, sizeof dir, "%s/walk", g_root);
+    struct buf b = BUF_INIT;
+    assert_int_equal(fsu_walk_shards(dir, collect, &b), BP_ENOENT);
+    const char *files[] = {"ab/abc1", "ab/abc2", "cd/cde", ".hidden/x", "ef/.tmp-1"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        assert_int_equal(fsu_write_atomic(p, "x", 1, false), 0);
+    }
+    snprintf(p, sizeof p, "%s/plainfile", dir); /* not a shard */
+    assert_int_equal(fsu_write_atomic(p, "x", 1, false), 0);
+    snprintf(p, sizeof p, "%s/link", dir);      /* a symlinked shard is not followed */
+    assert_int_equal(symlink(".hidden", p), 0);
+    assert_int_equal(fsu_walk_shards(dir, collect, &b), 0);
+    buf_appendc(&b, '\0');
+    /* order is readdir's: check membership and count */
+    assert_non_null(strstr(b.data, "abc1;"));
+    assert_non_null(strstr(b.data, "abc2;"));
+    assert_non_null(strstr(b.data, "cde;"));
+    assert_non_null(strstr(b.data, ".tmp-1;")); /* entries are all passed: callers filter */
+    assert_null(strstr(b.data, "x;"));
+    int n = 0;
+    for (const char *q = b.data; *q; q++)
+        n += *q == ';';
+    assert_int_equal(n, 4);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +361,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stage_commit_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cookies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_archive_restore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_walk_shards, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
