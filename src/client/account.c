@@ -103,6 +103,24 @@ static int block_get(const char *url, enum block_state *st, struct bp_http_resp 
     return BP_ESERVER;
 }
 
+/* Login and registration both start here: the credentials' keys (*k,
+ * caller frees), the block's URL (into a->block_url) and what the server
+ * has there (*st; *resp for BLOCK_FOUND, reason for BLOCK_DELETED). */
+static int block_lookup(const char *server, const char *username, const char *password,
+                        const struct bp_account_opts *opts, struct bp_account *a,
+                        struct bp_login_keys **k, enum block_state *st, struct bp_http_resp **resp,
+                        char *reason, size_t reason_len, char *errmsg, size_t errmsg_len)
+{
+    int e = bp_login_derive(username, password, opts ? opts->login_salt : NULL, k);
+    if (e)
+        return e;
+    size_t n;
+    e = bp_login_block_url(server, (*k)->block_public, a->block_url, sizeof a->block_url, &n);
+    if (e)
+        return e;
+    return block_get(a->block_url, st, resp, reason, reason_len, errmsg, errmsg_len);
+}
+
 /* Is the legacy drive (no block) of these credentials empty? 1 yes, 0 no, <0 error. */
 static int legacy_drive(const char *server, const struct bp_login_keys *k, unsigned timeout,
                         struct bp_pad **pad_out, char *errmsg, size_t errmsg_len)
@@ -192,16 +210,10 @@ int bp_account_login(const char *server, const char *username, const char *passw
     struct bp_pad *p = NULL;
     char *json = NULL;
     char edp[64] = "";
-    e = bp_login_derive(username, password, opts ? opts->login_salt : NULL, &k);
-    if (e)
-        goto done;
-    size_t n;
-    e = bp_login_block_url(server, k->block_public, a->block_url, sizeof a->block_url, &n);
-    if (e)
-        goto done;
     enum block_state st;
     char reason[128] = "";
-    e = block_get(a->block_url, &st, &r, reason, sizeof reason, errmsg, errmsg_len);
+    e = block_lookup(server, username, password, opts, a, &k, &st, &r, reason, sizeof reason,
+                     errmsg, errmsg_len);
     if (e)
         goto done;
     if (st == BLOCK_DELETED) {
@@ -231,6 +243,7 @@ int bp_account_login(const char *server, const char *username, const char *passw
         e = BP_ENOMEM;
         goto done;
     }
+    size_t n;
     e = bp_login_block_decrypt(k->block_key, r->body, r->body_len, json, r->body_len + 1, &n);
     if (e) { /* the block key comes from the password: a block that does not open is damaged */
         SAY("the login block does not decrypt (%s)", bp_strerror(e));
@@ -299,16 +312,10 @@ int bp_account_register(const char *server, const char *username, const char *pa
     json_t *doc = NULL;
     unsigned char *rnd = NULL, *block = NULL;
     char *content = NULL, *wb = NULL, *params = NULL, *result = NULL, *secret_b64 = NULL;
-    e = bp_login_derive(username, password, opts ? opts->login_salt : NULL, &k);
-    if (e)
-        goto done;
-    size_t n;
-    e = bp_login_block_url(server, k->block_public, a->block_url, sizeof a->block_url, &n);
-    if (e)
-        goto done;
     enum block_state st;
     char reason[128] = "";
-    e = block_get(a->block_url, &st, &r, reason, sizeof reason, errmsg, errmsg_len);
+    e = block_lookup(server, username, password, opts, a, &k, &st, &r, reason, sizeof reason,
+                     errmsg, errmsg_len);
     if (e)
         goto done;
     if (st == BLOCK_FOUND) {

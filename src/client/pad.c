@@ -427,6 +427,21 @@ static int check_link(const struct bp_link *link)
     return 0;
 }
 
+/* The end of the bp_pad_open / _create calls: on failure the pad's error
+ * text goes to errmsg (may be NULL) and the pad is freed; on success it is
+ * handed over. */
+static int pad_done(struct bp_pad *p, int r, struct bp_pad **out, char *errmsg, size_t errmsg_len)
+{
+    if (r) {
+        if (errmsg && errmsg_len && p->err[0])
+            snprintf(errmsg, errmsg_len, "%s", p->err);
+        bp_pad_free(p);
+        return r;
+    }
+    *out = p;
+    return 0;
+}
+
 int bp_pad_open(struct bp_client *cl, const struct bp_link *link, const struct bp_pad_open_opts *opts,
                 struct bp_pad **out)
 {
@@ -441,12 +456,7 @@ int bp_pad_open(struct bp_client *cl, const struct bp_link *link, const struct b
         return r;
     p->cl = cl;
     r = open_on(p, opts);
-    if (r) {
-        bp_pad_free(p);
-        return r;
-    }
-    *out = p;
-    return 0;
+    return pad_done(p, r, out, NULL, 0);
 }
 
 static int own_connect(struct bp_pad *p, const char *url, unsigned timeout_ms, char *errmsg,
@@ -474,14 +484,7 @@ int bp_pad_open_url(const char *url, const struct bp_link *link, const struct bp
     r = own_connect(p, url, opts ? opts->timeout_ms : 0, errmsg, errmsg_len);
     if (!r)
         r = open_on(p, opts);
-    if (r) {
-        if (errmsg && errmsg_len && p->err[0])
-            snprintf(errmsg, errmsg_len, "%s", p->err);
-        bp_pad_free(p);
-        return r;
-    }
-    *out = p;
-    return 0;
+    return pad_done(p, r, out, errmsg, errmsg_len);
 }
 
 /* ---- accessors ---- */
@@ -894,12 +897,7 @@ int bp_pad_create(struct bp_client *cl, const char *app, const struct bp_pad_cre
         return r;
     p->cl = cl;
     r = create_on(p, o);
-    if (r) {
-        bp_pad_free(p);
-        return r;
-    }
-    *out = p;
-    return 0;
+    return pad_done(p, r, out, NULL, 0);
 }
 
 int bp_pad_create_url(const char *url, const char *app, const struct bp_pad_create_opts *o,
@@ -917,12 +915,5 @@ int bp_pad_create_url(const char *url, const char *app, const struct bp_pad_crea
     r = own_connect(p, url, o ? o->timeout_ms : 0, errmsg, errmsg_len);
     if (!r)
         r = create_on(p, o);
-    if (r) {
-        if (errmsg && errmsg_len && p->err[0])
-            snprintf(errmsg, errmsg_len, "%s", p->err);
-        bp_pad_free(p);
-        return r;
-    }
-    *out = p;
-    return 0;
+    return pad_done(p, r, out, errmsg, errmsg_len);
 }
