@@ -14,6 +14,7 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
+const net = require('node:net');
 const path = require('node:path');
 const nacl = require('tweetnacl');
 const { startServer, Client } = require('./lib.js');
@@ -191,6 +192,81 @@ test('/upload-blob bodies written differently give the same stored bytes', async
         assert.equal(cut.status, 400, JSON.stringify(cut.json));
         assert.deepEqual(cut.json, { error: 'INVALID_JSON' });
         assert.equal(fs.statSync(u.stagePath()).size, before);
+        const done = await u.signed('UPLOAD_COMPLETE', id);
+        assert.deepEqual(done.slice(2), [id], JSON.stringify(done));
+        assert.ok(fs.readFileSync(blobPath(srv, id)).equals(data));
+        u.close();
+    } finally { await srv.stop(); }
+});
+
+test('binary /upload-blob bodies (blindpad extension): stored as sent; refusals and a cut body lose nothing', async () => {
+    const srv = await startServer();
+    try {
+        const u = await User.open(srv);
+        const parts = [crypto.randomBytes(3 * CHUNK), crypto.randomBytes(5000)];
+        const data = Buffer.concat(parts);
+        const id = blobId();
+        const st = await u.signed('UPLOAD_STATUS', { id, size: data.length });
+        assert.deepEqual(st.slice(2), [false], JSON.stringify(st));
+        await u.uploadCookie();
+        const rawHeaders = (cookie, kp = u.kp, pub = u.pub) => ({
+            'content-type': 'application/octet-stream',
+            'x-blindpad-key': pub,
+            'x-blindpad-sig': b64(nacl.sign(Buffer.from(cookie, 'utf8'), kp.secretKey)),
+        });
+        const postRaw = async (bytes, headers) => {
+            const r = await httpReq(srv.port, 'POST', `/upload-blob/${id.slice(0, 2)}/${id}`, { headers, body: bytes });
+            return { status: r.status, headers: r.headers, json: r.body.length ? JSON.parse(r.body.toString()) : null };
+        };
+        // the first part in one binary body; the answer advertises the extension
+        let r = await postRaw(parts[0], rawHeaders(u.upCookie));
+        assert.equal(r.status, 200, JSON.stringify(r.json));
+        assert.equal(r.headers['x-blindpad-upload-max'], String(4 << 20));
+        u.upCookie = r.json.cookie;
+        const staged = fs.statSync(u.stagePath()).size;
+        assert.equal(staged, parts[0].length);
+        // refusals, each with a clear error and the stage untouched:
+        // past the declared size (+ slack)
+        r = await postRaw(crypto.randomBytes(parts[1].length + SLACK + 1), rawHeaders(u.upCookie));
+        assert.equal(r.status, 413, JSON.stringify(r.json));
+        assert.deepEqual(r.json, { error: 'E_OVER_LIMIT' });
+        // a stale cookie, another key's signature, no key at all
+        r = await postRaw(parts[1], rawHeaders('0'.repeat(32)));
+        assert.deepEqual([r.status, r.json], [403, { error: 'INVALID_COOKIE' }]);
+        const other = nacl.sign.keyPair();
+        r = await postRaw(parts[1], rawHeaders(u.upCookie, other, u.pub));
+        assert.deepEqual([r.status, r.json], [403, { error: 'INVALID_KEY' }]);
+        r = await postRaw(parts[1], { 'content-type': 'application/octet-stream' });
+        assert.deepEqual([r.status, r.json], [403, { error: 'INVALID_KEY' }]);
+        // more than the binary limit, even with a valid cookie: refused before it is read
+        const big = await new Promise((resolve) => {
+            const req = http.request({ host: '127.0.0.1', port: srv.port, method: 'POST', agent: false,
+                path: `/upload-blob/${id.slice(0, 2)}/${id}`,
+                headers: { ...rawHeaders(u.upCookie), 'content-length': String((4 << 20) + 1) } }, (res) => {
+                res.resume();
+                res.on('end', () => resolve(res.statusCode));
+            });
+            req.on('error', () => resolve('closed'));
+            req.end();
+        });
+        assert.ok(big === 413 || big === 'closed', String(big));
+        // a body cut by a dropped connection: nothing of it is staged
+        await new Promise((resolve) => {
+            const sock = net.connect(srv.port, '127.0.0.1', () => {
+                const h = rawHeaders(u.upCookie);
+                sock.write(`POST /upload-blob/${id.slice(0, 2)}/${id} HTTP/1.1\r\nHost: x\r\n` +
+                    `Content-Type: ${h['content-type']}\r\nX-Blindpad-Key: ${h['x-blindpad-key']}\r\n` +
+                    `X-Blindpad-Sig: ${h['x-blindpad-sig']}\r\nContent-Length: ${parts[1].length}\r\n\r\n`);
+                sock.write(parts[1].subarray(0, 1000));
+                setTimeout(() => { sock.destroy(); resolve(); }, 200);
+            });
+            sock.on('error', resolve);
+        });
+        await new Promise((res) => setTimeout(res, 200));
+        assert.equal(fs.statSync(u.stagePath()).size, staged);
+        // the cookie survived every refusal: the real second part goes in
+        r = await postRaw(parts[1], rawHeaders(u.upCookie));
+        assert.equal(r.status, 200, JSON.stringify(r.json));
         const done = await u.signed('UPLOAD_COMPLETE', id);
         assert.deepEqual(done.slice(2), [id], JSON.stringify(done));
         assert.ok(fs.readFileSync(blobPath(srv, id)).equals(data));
