@@ -143,8 +143,13 @@ fuzz: $(FUZZ_BIN)
 # `make bench` runs every scenario briefly against a fresh blindpad-server (bench/run-short.sh).
 LOADGEN     := $(BUILD)/loadgen
 LOADGEN_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/*.c) src/common/buf.c src/common/jsonw.c src/common/xmalloc.c)
-.PHONY: loadgen bench
+.PHONY: loadgen bench kfloor
 loadgen: $(LOADGEN)
+# bench/kfloor: the kernel's floor for S1 (bench/README.md, docs/PERFORMANCE.md).
+kfloor: $(BUILD)/kfloor
+$(BUILD)/kfloor: bench/kfloor/kfloor.c
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $<
 $(LOADGEN): $(LOADGEN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 # build/filecrypt: libblindpad's file encryption against raw secretbox (docs/PERFORMANCE.md).

@@ -19,10 +19,11 @@ import subprocess
 import sys
 import time
 
-VARIANTS = ["bp-none", "bp-group", "ref"]
+VARIANTS = ["bp-none", "bp-group", "floor", "ref"]
 LABEL = {"bp-none": "blindpad (fsync none)", "bp-group": "blindpad (fsync group)",
+         "floor": "kernel floor (bench/kfloor: no protocol, one read and one write per delivery)",
          "ref": "reference (CryptPad)"}
-SHORT = {"bp-none": "bp none", "bp-group": "bp group", "ref": "reference"}
+SHORT = {"bp-none": "bp none", "bp-group": "bp group", "floor": "floor", "ref": "reference"}
 GEN_BOUND = 90.0          # generator CPU % of its core above which the server was not the bottleneck
 TICK = os.sysconf("SC_CLK_TCK")
 

@@ -21,7 +21,9 @@
 #
 # Environment (defaults in brackets):
 #   REPS [3]  QUICK [0]  CASES [all: s1a s1b s1c s2-storm s2-paced s3 s4-unpinned s4-pinned s5]
-#   VARIANTS ["bp-none ref bp-group"]  NO_BUILD [0: run make first]  OUT [bench/results/<ts>]
+#   VARIANTS ["bp-none ref bp-group"; add "floor" for bench/kfloor, the kernel's floor, in the s1a
+#            cases only: no server, a bare relay that reads each message once and writes it to
+#            each other member, pinned like a server]  NO_BUILD [0: run make first]  OUT [bench/results/<ts>]
 #   DRY_RUN [0: 1 = print the cases and their loadgen arguments, run nothing]
 #   BP_PORT [26010]  REF_PORT [26000: ws 26003]  REF_DIR [/tmp/reference-bench/cryptpad]
 #   CRYPTPAD_GIT [/work/.mirror/cryptpad+cryptpad/repo]  SRV_CPU [1]  LG_CPU [0]  SEED [1]
@@ -67,6 +69,7 @@ SRV_CPU=${SRV_CPU:-1} LG_CPU=${LG_CPU:-0} SEED=${SEED:-1}
 TIMEOUT_SLACK=${TIMEOUT_SLACK:-180}
 BP_BIN=$PROJECT/build/blindpad-server
 LG_BIN=$PROJECT/build/loadgen
+KF_BIN=$PROJECT/build/kfloor
 NCPU=$(nproc)
 
 TS=$(date -u +%Y%m%dT%H%M%SZ)
@@ -128,9 +131,9 @@ if ! command -v gnuplot >/dev/null; then
         >"$OUT/raw/apt-gnuplot.log" 2>&1 || log "could not install gnuplot-nox: no plot"
 fi
 if [ "${NO_BUILD:-0}" != 1 ]; then
-    log "building (make; make loadgen)"
+    log "building (make; make loadgen kfloor)"
     make --no-print-directory -j"$NCPU" >"$OUT/raw/build.log" 2>&1 &&
-        make --no-print-directory loadgen >>"$OUT/raw/build.log" 2>&1 ||
+        make --no-print-directory loadgen kfloor >>"$OUT/raw/build.log" 2>&1 ||
         { tail -20 "$OUT/raw/build.log" >&2; die "build failed (see $OUT/raw/build.log; NO_BUILD=1 uses the existing binaries)"; }
 fi
 [ -x "$BP_BIN" ] && [ -x "$LG_BIN" ] || die "missing $BP_BIN or $LG_BIN"
@@ -239,6 +242,9 @@ start_server() {
         fi
         PIDS=$SRV_PID MAIN_PID=$SRV_PID URL=ws://127.0.0.1:$BP_PORT/
         ;;
+    floor)  # bench/kfloor forks its own relay, pinned to the server's CPU
+        PIDS=- MAIN_PID=- URL=-
+        ;;
     ref)
         local out
         if ! out=$(REF_FRESH=1 taskset -c "$aff" "$REFSH" start "$REF_DIR" 2>&1); then
@@ -265,6 +271,7 @@ stop_server() {
     case $1 in
     ref) stop_reference
          cp "$REF_DIR/.reference.log" "$OUT/raw/$2.server.log" 2>/dev/null || true ;;
+    floor) ;;
     *) stop_blindpad; rm -rf "${TMP:?}/$2" ;;
     esac
 }
@@ -279,6 +286,7 @@ for n in "${CASE_NAMES[@]}"; do
     limit=$(( ${CASE_DUR[$n]} + TIMEOUT_SLACK ))
     for rep in $(seq 1 "$REPS"); do
         for v in $VARIANTS; do
+            [ "$v" = floor ] && [ "${n#s1a-}" = "$n" ] && continue   # the floor exists for s1a only
             I=$((I + 1))
             id=$n.$v.r$rep
             json=json/$id.json
@@ -288,15 +296,19 @@ for n in "${CASE_NAMES[@]}"; do
                     "$AFF_SRV" "$PIN_LG" "" >>"$OUT/runs.tsv"
                 FAILED=$((FAILED + 1)); continue
             fi
-            cmd=(taskset -c "$PIN_LG" "$LG_BIN" --url "$URL" --server-pid "$PIDS" --seed "$SEED" ${CASE_ARGS[$n]})
-            taskset -c "$PIN_LG" python3 "$BENCH/compare.py" sample "$OUT/json/$id.procs.json" "$PIDS" "$MAIN_PID" &
-            SAMPLER_PID=$!
-            for _ in $(seq 1 250); do    # loadgen starts after the sampler's first sample
-                [ -e "$OUT/json/$id.procs.json.ready" ] && break
-                kill -0 "$SAMPLER_PID" 2>/dev/null || break
-                sleep 0.02
-            done
-            rm -f "$OUT/json/$id.procs.json.ready"
+            if [ "$v" = floor ]; then
+                cmd=(taskset -c "$PIN_LG" "$KF_BIN" --relay-cpu "${AFF_SRV%%,*}" --client-cpu "$PIN_LG" ${CASE_ARGS[$n]})
+            else
+                cmd=(taskset -c "$PIN_LG" "$LG_BIN" --url "$URL" --server-pid "$PIDS" --seed "$SEED" ${CASE_ARGS[$n]})
+                taskset -c "$PIN_LG" python3 "$BENCH/compare.py" sample "$OUT/json/$id.procs.json" "$PIDS" "$MAIN_PID" &
+                SAMPLER_PID=$!
+                for _ in $(seq 1 250); do    # loadgen starts after the sampler's first sample
+                    [ -e "$OUT/json/$id.procs.json.ready" ] && break
+                    kill -0 "$SAMPLER_PID" 2>/dev/null || break
+                    sleep 0.02
+                done
+                rm -f "$OUT/json/$id.procs.json.ready"
+            fi
             rc=0
             # in the background + wait, so that a signal to this script is handled at once
             timeout --kill-after=10 "$limit" "${cmd[@]}" >"$OUT/$json" 2>"$OUT/raw/$id.loadgen.err" </dev/null &

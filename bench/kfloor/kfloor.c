@@ -1,0 +1,306 @@
+/* kfloor.c: the kernel's floor for S1 at a fixed rate.
+ *
+ * What a Netflux server cannot avoid when it relays one message to the other
+ * members of a channel is the socket work: one read of the sender's bytes
+ * and one send to each member, each send waking a process that sleeps in
+ * epoll. This program does only that, with no protocol at all (no WebSocket,
+ * no JSON, no store), so that its CPU per delivered message is the lowest any
+ * server can reach on this machine for the same traffic shape as loadgen's S1
+ * (C channels x U users, one message every 1/R s, round robin over users).
+ *
+ * Two processes, pinned like bench/compare.sh pins S1 (--relay-cpu for the
+ * "server", --client-cpu for the "clients"):
+ *   relay:  accepts C*U loopback TCP connections; connection k belongs to
+ *           channel k / U; on each readable connection it read()s once and
+ *           write()s those bytes to the U-1 other members of its channel.
+ *   client: opens the connections, sends one SIZE-byte message at a time at
+ *           RATE messages/s and reads everything delivered.
+ * The parent reads the relay's utime/stime from /proc over the send phase
+ * (as loadgen does for a real server) and prints one JSON object.
+ *
+ * Plain epoll and blocking-free syscalls instead of libuv on purpose: the
+ * point is the cost of the syscalls themselves, with as little around them
+ * as possible. Bench code only; nothing in the server uses it. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONNS 20000
+#define BUF_MAX (256 * 1024)
+
+static void die(const char *what)
+{
+    fprintf(stderr, "kfloor: %s: %s\n", what, strerror(errno));
+    exit(1);
+}
+
+static void pin(int cpu)
+{
+    if (cpu < 0)
+        return;
+    cpu_set_t s;
+    CPU_ZERO(&s);
+    CPU_SET(cpu, &s);
+    if (sched_setaffinity(0, sizeof s, &s) < 0)
+        die("sched_setaffinity");
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void nonblock_nodelay(int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* utime + stime of pid in clock ticks, split. */
+static int proc_cpu(pid_t pid, long long *ut, long long *st)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    char *p = strrchr(line, ')');
+    if (!p)
+        return -1;
+    /* fields after ')': state(3) ... utime(14) stime(15) */
+    int field = 2;
+    for (p++; *p && field < 14; p++)
+        if (*p == ' ')
+            field++;
+    if (sscanf(p, " %lld %lld", ut, st) != 2)
+        return -1;
+    return 0;
+}
+
+/* The relay: every readable connection is read once and copied to the
+ * other members. Runs until the listening socket's peer side tells it to
+ * stop (the control pipe closes). */
+static void relay(int lfd, int nconns, int users, int ctl)
+{
+    int *fds = calloc((size_t)nconns, sizeof *fds);
+    char *buf = malloc(BUF_MAX);
+    if (!fds || !buf)
+        die("malloc");
+    for (int k = 0; k < nconns; k++) {
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0)
+            die("accept");
+        /* The client writes its index first so that channels are exact. */
+        uint32_t idx;
+        if (read(fd, &idx, sizeof idx) != (ssize_t)sizeof idx || idx >= (uint32_t)nconns)
+            die("hello");
+        fds[idx] = fd;
+    }
+    int ep = epoll_create1(0);
+    for (int k = 0; k < nconns; k++) {
+        nonblock_nodelay(fds[k]);
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)k};
+        epoll_ctl(ep, EPOLL_CTL_ADD, fds[k], &ev);
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = UINT32_MAX};
+    epoll_ctl(ep, EPOLL_CTL_ADD, ctl, &ev);
+    char go = 1;
+    if (write(ctl, &go, 1) != 1) /* ready */
+        die("ctl");
+    struct epoll_event evs[256];
+    for (;;) {
+        int n = epoll_wait(ep, evs, 256, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        for (int i = 0; i < n; i++) {
+            uint32_t k = evs[i].data.u32;
+            if (k == UINT32_MAX)
+                _exit(0);
+            ssize_t r = read(fds[k], buf, BUF_MAX);
+            if (r <= 0)
+                continue;
+            int base = (int)k / users * users;
+            for (int m = base; m < base + users; m++)
+                if (m != (int)k && write(fds[m], buf, (size_t)r) < 0 && errno != EAGAIN)
+                    die("relay write");
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int channels = 100, users = 10, size = 1200, relay_cpu = 1, client_cpu = 0;
+    double rate = 1000, duration = 10;
+    static const struct option opts[] = {
+        {"channels", 1, 0, 'c'}, {"users", 1, 0, 'u'}, {"size", 1, 0, 's'}, {"rate", 1, 0, 'r'},
+        {"duration", 1, 0, 'd'}, {"relay-cpu", 1, 0, 'R'}, {"client-cpu", 1, 0, 'C'}, {"help", 0, 0, 'h'},
+        /* loadgen's S1 options, so that bench/compare.sh can hand it the same
+         * arguments: --msg-size is loadgen's content size (the frame on the
+         * wire is ~100 bytes longer); the others do not apply here. */
+        {"msg-size", 1, 0, 'm'}, {"scenario", 1, 0, 'x'}, {"url", 1, 0, 'x'}, {"server-pid", 1, 0, 'x'},
+        {"seed", 1, 0, 'x'}, {"window", 1, 0, 'x'}, {"quiet", 0, 0, 'x'}, {0, 0, 0, 0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c': channels = atoi(optarg); break;
+        case 'u': users = atoi(optarg); break;
+        case 's': size = atoi(optarg); break;
+        case 'r': rate = atof(optarg); break;
+        case 'd': duration = atof(optarg); break;
+        case 'R': relay_cpu = atoi(optarg); break;
+        case 'C': client_cpu = atoi(optarg); break;
+        case 'm': size = atoi(optarg) + 100; break;
+        case 'x': break;
+        default:
+            fprintf(stderr, "usage: kfloor [--channels C] [--users U] [--size BYTES] [--rate MSG/S]\n"
+                            "              [--duration S] [--relay-cpu N] [--client-cpu N] (-1: no pinning)\n");
+            return o == 'h' ? 0 : 2;
+        }
+    }
+    int nconns = channels * users;
+    if (channels < 1 || users < 2 || nconns > MAX_CONNS || size < 1 || size > BUF_MAX || rate <= 0 ||
+        duration <= 0) {
+        fprintf(stderr, "kfloor: bad arguments\n");
+        return 2;
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 4096) < 0 ||
+        getsockname(lfd, (struct sockaddr *)&a, &al) < 0)
+        die("listen");
+    int ctl[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, ctl) < 0)
+        die("socketpair");
+    pid_t rp = fork();
+    if (rp < 0)
+        die("fork");
+    if (rp == 0) {
+        close(ctl[0]);
+        pin(relay_cpu);
+        relay(lfd, nconns, users, ctl[1]);
+        _exit(0);
+    }
+    close(ctl[1]);
+    close(lfd);
+    pin(client_cpu);
+    int *fds = calloc((size_t)nconns, sizeof *fds);
+    char *msg = malloc((size_t)size), *buf = malloc(BUF_MAX);
+    if (!fds || !msg || !buf)
+        die("malloc");
+    for (int i = 0; i < size; i++)
+        msg[i] = (char)('A' + i % 26);
+    for (int k = 0; k < nconns; k++) {
+        fds[k] = socket(AF_INET, SOCK_STREAM, 0);
+        if (fds[k] < 0 || connect(fds[k], (struct sockaddr *)&a, sizeof a) < 0)
+            die("connect");
+        uint32_t idx = (uint32_t)k;
+        if (write(fds[k], &idx, sizeof idx) != (ssize_t)sizeof idx)
+            die("hello");
+    }
+    char go;
+    if (read(ctl[0], &go, 1) != 1)
+        die("relay not ready");
+    int ep = epoll_create1(0);
+    for (int k = 0; k < nconns; k++) {
+        nonblock_nodelay(fds[k]);
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)k};
+        epoll_ctl(ep, EPOLL_CTL_ADD, fds[k], &ev);
+    }
+    long long u0, s0, u1, s1;
+    struct rusage cr0, cr1;
+    getrusage(RUSAGE_SELF, &cr0);
+    if (proc_cpu(rp, &u0, &s0) < 0)
+        die("proc");
+    double t0 = now_s(), next = t0, end = t0 + duration;
+    long long sent = 0, received = 0;
+    struct epoll_event evs[256];
+    int who = 0;
+    while (now_s() < end) {
+        double t = now_s();
+        while (next <= t && next < end) {
+            ssize_t w = write(fds[who], msg, (size_t)size);
+            if (w != size)
+                die("client write");
+            sent++;
+            who = (who + 1) % nconns;
+            next = t0 + (double)sent / rate;
+        }
+        double wait = next - now_s();
+        /* Rounded up: the client sleeps like loadgen does, never spins. */
+        int ms = wait > 0 ? (int)(wait * 1000) + 1 : 0;
+        int n = epoll_wait(ep, evs, 256, ms);
+        for (int i = 0; i < n; i++) {
+            ssize_t r;
+            while ((r = read(fds[evs[i].data.u32], buf, BUF_MAX)) > 0)
+                received += r;
+        }
+    }
+    /* Drain what is still in flight (bounded: 2 s). */
+    long long want = sent * (users - 1) * (long long)size;
+    double stop = now_s() + 2;
+    while (received < want && now_s() < stop) {
+        int n = epoll_wait(ep, evs, 256, 50);
+        for (int i = 0; i < n; i++) {
+            ssize_t r;
+            while ((r = read(fds[evs[i].data.u32], buf, BUF_MAX)) > 0)
+                received += r;
+        }
+    }
+    double elapsed = now_s() - t0;
+    if (proc_cpu(rp, &u1, &s1) < 0)
+        die("proc");
+    getrusage(RUSAGE_SELF, &cr1);
+    close(ctl[0]);
+    waitpid(rp, NULL, 0);
+    double tick = (double)sysconf(_SC_CLK_TCK);
+    double ru = (double)(u1 - u0) / tick, rs = (double)(s1 - s0) / tick;
+    long long deliveries = sent * (users - 1);
+    double ccpu = (double)(cr1.ru_utime.tv_sec - cr0.ru_utime.tv_sec + cr1.ru_stime.tv_sec - cr0.ru_stime.tv_sec) +
+                  (double)(cr1.ru_utime.tv_usec - cr0.ru_utime.tv_usec + cr1.ru_stime.tv_usec - cr0.ru_stime.tv_usec) / 1e6;
+    /* Loadgen's key names where the meaning is the same (compare.py reads
+     * them); the relay is the "server". */
+    long long delivered = received / size; /* whole messages that arrived */
+    double per = deliveries ? (ru + rs) * 1e6 / (double)deliveries : 0.0;
+    printf("{\"scenario\":\"s1\",\"title\":\"kernel floor: read once, write to each other member\","
+           "\"params\":{\"channels\":%d,\"users\":%d,\"frame_bytes\":%d,\"rate\":%g},"
+           "\"messages\":{\"sent\":%lld,\"deliveries\":%lld,\"deliveries_expected\":%lld},"
+           "\"bytes\":{\"expected\":%lld,\"received\":%lld},"
+           "\"rates\":{\"measured_s\":%.3f,\"delivered_per_s\":%.1f},"
+           "\"server\":{\"pids\":[%d],\"cpu_s\":%.2f,\"user_s\":%.2f,\"sys_s\":%.2f,"
+           "\"cpu_percent_core\":%.1f,\"cpu_us_per_delivered_msg\":%.3f},"
+           "\"generator\":{\"cpu_percent_core\":%.1f}}\n",
+           channels, users, size, rate, sent, delivered,
+           deliveries, want, received, elapsed, (double)deliveries / elapsed, (int)rp, ru + rs, ru, rs,
+           100.0 * (ru + rs) / elapsed, per, 100.0 * ccpu / elapsed);
+    return received == want ? 0 : 1;
+}
