@@ -104,7 +104,15 @@ static int proc_cpu(pid_t pid, long long *ut, long long *st)
 /* The relay: every readable connection is read once and copied to the
  * other members. Runs until the listening socket's peer side tells it to
  * stop (the control pipe closes). */
-static void relay(int lfd, int nconns, int users, int ctl)
+/* What Netflux adds to the bare relay, as options (--ack, --append DIR):
+ * the sender gets an ACK frame for every message (a 12-byte `[seq,"ACK"]`
+ * in a WebSocket frame), and a history keeper appends every message to its
+ * channel's log (one write() on an O_APPEND file per message, no fsync, as
+ * blindpad --fsync none and the reference). */
+#define ACK_LEN 14
+static const char ack_frame[ACK_LEN] = "\x81\x0c[123,\"ACK\"]";
+
+static void relay(int lfd, int nconns, int users, int ctl, bool ack, const char *dir)
 {
     int *fds = calloc((size_t)nconns, sizeof *fds);
     char *buf = malloc(BUF_MAX);
@@ -119,6 +127,19 @@ static void relay(int lfd, int nconns, int users, int ctl)
         if (read(fd, &idx, sizeof idx) != (ssize_t)sizeof idx || idx >= (uint32_t)nconns)
             die("hello");
         fds[idx] = fd;
+    }
+    int *logs = NULL;
+    if (dir) {
+        int nch = nconns / users;
+        logs = calloc((size_t)nch, sizeof *logs);
+        if (!logs)
+            die("malloc");
+        for (int c = 0; c < nch; c++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/ch%d.ndjson", dir, c);
+            if ((logs[c] = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0)
+                die(path);
+        }
     }
     int ep = epoll_create1(0);
     for (int k = 0; k < nconns; k++) {
@@ -144,6 +165,10 @@ static void relay(int lfd, int nconns, int users, int ctl)
             if (r <= 0)
                 continue;
             int base = (int)k / users * users;
+            if (logs && write(logs[(int)k / users], buf, (size_t)r) != r)
+                die("append");
+            if (ack && write(fds[k], ack_frame, ACK_LEN) < 0 && errno != EAGAIN)
+                die("ack");
             for (int m = base; m < base + users; m++)
                 if (m != (int)k && write(fds[m], buf, (size_t)r) < 0 && errno != EAGAIN)
                     die("relay write");
@@ -154,6 +179,8 @@ static void relay(int lfd, int nconns, int users, int ctl)
 int main(int argc, char **argv)
 {
     int channels = 100, users = 10, size = 1200, relay_cpu = 1, client_cpu = 0;
+    bool ack = false;
+    const char *dir = NULL;
     double rate = 1000, duration = 10;
     static const struct option opts[] = {
         {"channels", 1, 0, 'c'}, {"users", 1, 0, 'u'}, {"size", 1, 0, 's'}, {"rate", 1, 0, 'r'},
@@ -161,7 +188,7 @@ int main(int argc, char **argv)
         /* loadgen's S1 options, so that bench/compare.sh can hand it the same
          * arguments: --msg-size is loadgen's content size (the frame on the
          * wire is ~100 bytes longer); the others do not apply here. */
-        {"msg-size", 1, 0, 'm'}, {"scenario", 1, 0, 'x'}, {"url", 1, 0, 'x'}, {"server-pid", 1, 0, 'x'},
+        {"ack", 0, 0, 'A'}, {"append", 1, 0, 'P'}, {"msg-size", 1, 0, 'm'}, {"scenario", 1, 0, 'x'}, {"url", 1, 0, 'x'}, {"server-pid", 1, 0, 'x'},
         {"seed", 1, 0, 'x'}, {"window", 1, 0, 'x'}, {"quiet", 0, 0, 'x'}, {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -173,11 +200,14 @@ int main(int argc, char **argv)
         case 'd': duration = atof(optarg); break;
         case 'R': relay_cpu = atoi(optarg); break;
         case 'C': client_cpu = atoi(optarg); break;
+        case 'A': ack = true; break;
+        case 'P': dir = optarg; break;
         case 'm': size = atoi(optarg) + 100; break;
         case 'x': break;
         default:
             fprintf(stderr, "usage: kfloor [--channels C] [--users U] [--size BYTES] [--rate MSG/S]\n"
-                            "              [--duration S] [--relay-cpu N] [--client-cpu N] (-1: no pinning)\n");
+                            "              [--duration S] [--relay-cpu N] [--client-cpu N] (-1: no pinning)\n"
+                            "              [--ack] [--append DIR]   (add Netflux's ACK / the history append)\n");
             return o == 'h' ? 0 : 2;
         }
     }
@@ -207,7 +237,7 @@ int main(int argc, char **argv)
     if (rp == 0) {
         close(ctl[0]);
         pin(relay_cpu);
-        relay(lfd, nconns, users, ctl[1]);
+        relay(lfd, nconns, users, ctl[1], ack, dir);
         _exit(0);
     }
     close(ctl[1]);
@@ -266,7 +296,7 @@ int main(int argc, char **argv)
         }
     }
     /* Drain what is still in flight (bounded: 2 s). */
-    long long want = sent * (users - 1) * (long long)size;
+    long long want = sent * (users - 1) * (long long)size + (ack ? sent * ACK_LEN : 0);
     double stop = now_s() + 2;
     while (received < want && now_s() < stop) {
         int n = epoll_wait(ep, evs, 256, 50);
@@ -289,17 +319,17 @@ int main(int argc, char **argv)
                   (double)(cr1.ru_utime.tv_usec - cr0.ru_utime.tv_usec + cr1.ru_stime.tv_usec - cr0.ru_stime.tv_usec) / 1e6;
     /* Loadgen's key names where the meaning is the same (compare.py reads
      * them); the relay is the "server". */
-    long long delivered = received / size; /* whole messages that arrived */
+    long long delivered = (received - (ack ? sent * ACK_LEN : 0)) / size; /* whole messages that arrived */
     double per = deliveries ? (ru + rs) * 1e6 / (double)deliveries : 0.0;
     printf("{\"scenario\":\"s1\",\"title\":\"kernel floor: read once, write to each other member\","
-           "\"params\":{\"channels\":%d,\"users\":%d,\"frame_bytes\":%d,\"rate\":%g},"
+           "\"params\":{\"channels\":%d,\"users\":%d,\"frame_bytes\":%d,\"rate\":%g,\"ack\":%s,\"append\":%s},"
            "\"messages\":{\"sent\":%lld,\"deliveries\":%lld,\"deliveries_expected\":%lld},"
            "\"bytes\":{\"expected\":%lld,\"received\":%lld},"
            "\"rates\":{\"measured_s\":%.3f,\"delivered_per_s\":%.1f},"
            "\"server\":{\"pids\":[%d],\"cpu_s\":%.2f,\"user_s\":%.2f,\"sys_s\":%.2f,"
            "\"cpu_percent_core\":%.1f,\"cpu_us_per_delivered_msg\":%.3f},"
            "\"generator\":{\"cpu_percent_core\":%.1f}}\n",
-           channels, users, size, rate, sent, delivered,
+           channels, users, size, rate, ack ? "true" : "false", dir ? "true" : "false", sent, delivered,
            deliveries, want, received, elapsed, (double)deliveries / elapsed, (int)rp, ru + rs, ru, rs,
            100.0 * (ru + rs) / elapsed, per, 100.0 * ccpu / elapsed);
     return received == want ? 0 : 1;
