@@ -19,11 +19,13 @@ import subprocess
 import sys
 import time
 
-VARIANTS = ["bp-none", "bp-group", "floor", "ref"]
+VARIANTS = ["bp-none", "bp-group", "floor", "floor-proto", "ref"]
 LABEL = {"bp-none": "blindpad (fsync none)", "bp-group": "blindpad (fsync group)",
          "floor": "kernel floor (bench/kfloor: no protocol, one read and one write per delivery)",
+         "floor-proto": "protocol floor (bench/kfloor --ack --append: the bare relay plus the ACK to the sender "
+                        "and the append to the channel's log)",
          "ref": "reference (CryptPad)"}
-SHORT = {"bp-none": "bp none", "bp-group": "bp group", "floor": "floor", "ref": "reference"}
+SHORT = {"bp-none": "bp none", "bp-group": "bp group", "floor": "floor", "floor-proto": "floor+proto", "ref": "reference"}
 GEN_BOUND = 90.0          # generator CPU % of its core above which the server was not the bottleneck
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -578,7 +580,7 @@ def write_md(outdir, summary, env, variants, bps, runs):
         ref.get("node_version")))
     w("- machine: %s, %s CPUs, %s; %s" % (mach.get("cpu_model"), mach.get("ncpu"), mach.get("mem_total"),
                                         mach.get("kernel")))
-    w("- %s repetition(s) per case, servers alternated within each repetition (%s); every run on a fresh server; "
+    w("- %s repetition(s) per case, servers alternated within each repetition (%s; the order rotates by one per repetition); every run on a fresh server; "
       "values are medians over the repetitions that did not abort." % (
           params.get("REPS", "?"), ", ".join(SHORT.get(v, v) for v in params.get("VARIANTS", " ".join(variants)).split())))
     w("- pinning: server (all its threads and processes) on CPU %s, load generator on CPU %s, except where the "
@@ -594,8 +596,8 @@ def write_md(outdir, summary, env, variants, bps, runs):
     # overview
     w("## Overview")
     w("")
-    hdr = "| case | metric | " + " | ".join(SHORT[v] for v in variants) + " | " + \
-          " | ".join("%s vs ref" % SHORT[b] for b in bps if "ref" in variants) + " |"
+    hdr = "| case | metric | " + " | ".join(SHORT[v] for v in variants) + " |" + \
+          ("".join(" %s vs ref |" % SHORT[b] for b in bps) if "ref" in variants else "")
     w(hdr)
     w("|" + "---|" * (2 + len(variants) + (len(bps) if "ref" in variants else 0)))
     for n, c in summary["cases"].items():

@@ -5,7 +5,8 @@
 #   QUICK=1 bash bench/compare.sh      # smoke test: REPS=1, 2-3 s runs, small sizes (~4 min)
 #
 # For every case (a scenario with its parameters), every repetition runs the servers back
-# to back, alternating: blindpad --fsync none, the reference, blindpad --fsync group. Each
+# to back, alternating: blindpad --fsync none, the reference, blindpad --fsync group (the
+# order rotates by one with each repetition). Each
 # run gets a FRESH server (blindpad: empty temporary data dir; reference: REF_FRESH=1, its
 # datastore wiped) that is stopped right after. Results go to
 #   bench/results/<UTC timestamp>/          (QUICK=1: bench/results/quick-<timestamp>/)
@@ -23,7 +24,9 @@
 #   REPS [3]  QUICK [0]  CASES [all: s1a s1b s1c s2-storm s2-paced s3 s4-unpinned s4-pinned s5]
 #   VARIANTS ["bp-none ref bp-group"; add "floor" for bench/kfloor, the kernel's floor, in the s1a
 #            cases only: no server, a bare relay that reads each message once and writes it to
-#            each other member, pinned like a server]  NO_BUILD [0: run make first]  OUT [bench/results/<ts>]
+#            each other member, pinned like a server; "floor-proto" is the same relay plus what
+#            Netflux requires of every server: an ACK frame to the sender and the append of the
+#            message to its channel's log file (kfloor --ack --append)]  NO_BUILD [0: run make first]  OUT [bench/results/<ts>]
 #   DRY_RUN [0: 1 = print the cases and their loadgen arguments, run nothing]
 #   BP_PORT [26010]  REF_PORT [26000: ws 26003]  REF_DIR [/tmp/reference-bench/cryptpad]
 #   CRYPTPAD_GIT [/work/.mirror/cryptpad+cryptpad/repo]  SRV_CPU [1]  LG_CPU [0]  SEED [1]
@@ -242,7 +245,7 @@ start_server() {
         fi
         PIDS=$SRV_PID MAIN_PID=$SRV_PID URL=ws://127.0.0.1:$BP_PORT/
         ;;
-    floor)  # bench/kfloor forks its own relay, pinned to the server's CPU
+    floor|floor-proto)  # bench/kfloor forks its own relay, pinned to the server's CPU
         PIDS=- MAIN_PID=- URL=-
         ;;
     ref)
@@ -272,6 +275,7 @@ stop_server() {
     ref) stop_reference
          cp "$REF_DIR/.reference.log" "$OUT/raw/$2.server.log" 2>/dev/null || true ;;
     floor) ;;
+    floor-proto) rm -rf "${TMP:?}/$2" ;;
     *) stop_blindpad; rm -rf "${TMP:?}/$2" ;;
     esac
 }
@@ -285,8 +289,15 @@ for n in "${CASE_NAMES[@]}"; do
     if [ "${CASE_PIN[$n]}" = pinned ]; then AFF_SRV=$PIN_SRV; else AFF_SRV=$ALL_CPUS; fi
     limit=$(( ${CASE_DUR[$n]} + TIMEOUT_SLACK ))
     for rep in $(seq 1 "$REPS"); do
-        for v in $VARIANTS; do
-            [ "$v" = floor ] && [ "${n#s1a-}" = "$n" ] && continue   # the floor exists for s1a only
+        # the order rotates with the repetition (rep 1: a b c, rep 2: b c a, ...): a variant
+        # that always ran first, right after the previous repetition's reference (and the memory
+        # node freed, which this VM hands back to the host: PERFORMANCE.md), would carry that
+        # bias in every repetition
+        set -- $VARIANTS
+        k=$(( (rep - 1) % $# ))
+        ORDER="${*:k+1} ${*:1:k}"
+        for v in $ORDER; do
+            case $v in floor*) [ "${n#s1a-}" = "$n" ] && continue ;; esac   # the floors exist for s1a only
             I=$((I + 1))
             id=$n.$v.r$rep
             json=json/$id.json
@@ -296,8 +307,12 @@ for n in "${CASE_NAMES[@]}"; do
                     "$AFF_SRV" "$PIN_LG" "" >>"$OUT/runs.tsv"
                 FAILED=$((FAILED + 1)); continue
             fi
-            if [ "$v" = floor ]; then
+            if [ "${v#floor}" != "$v" ]; then
                 cmd=(taskset -c "$PIN_LG" "$KF_BIN" --relay-cpu "${AFF_SRV%%,*}" --client-cpu "$PIN_LG" ${CASE_ARGS[$n]})
+                if [ "$v" = floor-proto ]; then
+                    mkdir -p "$TMP/$id"
+                    cmd+=(--ack --append "$TMP/$id")
+                fi
             else
                 cmd=(taskset -c "$PIN_LG" "$LG_BIN" --url "$URL" --server-pid "$PIDS" --seed "$SEED" ${CASE_ARGS[$n]})
                 taskset -c "$PIN_LG" python3 "$BENCH/compare.py" sample "$OUT/json/$id.procs.json" "$PIDS" "$MAIN_PID" &
