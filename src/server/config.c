@@ -45,6 +45,8 @@ static const struct option_doc g_options[] = {
     {"default-storage-limit", "BYTES", "storage quota per user (default 52428800)"},
     {"max-upload-size", "BYTES", "largest file upload (default 20971520)"},
     {"premium-upload-size", "BYTES", "largest upload for users with a plan (default 0: none)"},
+    {"upload-stage-max-age", "S", "an upload left unfinished this long is removed (default 86400;\n"
+                                  "                         0 = never, as the reference)"},
     {"restrict-registration", "0|1", "refuse new accounts without an invitation (default 0)"},
     {"otp-session-hours", "H", "lifetime of a two-factor login session (default 168)"},
     {"eviction", "0|1", "archive inactive unpinned data once a day (default 0, as the reference)"},
@@ -77,6 +79,7 @@ void config_defaults(struct config *c)
     c->default_storage_limit = 52428800;
     c->max_upload_size = 20971520;
     c->otp_session_hours = 168;
+    c->upload_stage_max_age = 86400;
     c->inactive_days = 90;
     c->archive_retention_days = 90;
 }
@@ -194,6 +197,7 @@ int config_set(struct config *c, const char *name, const char *value, char *err,
             {"default-storage-limit", offsetof(struct config, default_storage_limit), 2, 0, (unsigned long long)1 << 50},
             {"max-upload-size", offsetof(struct config, max_upload_size), 2, 1, (unsigned long long)1 << 50},
             {"premium-upload-size", offsetof(struct config, premium_upload_size), 2, 0, (unsigned long long)1 << 50},
+            {"upload-stage-max-age", offsetof(struct config, upload_stage_max_age), 0, 0, 100000000},
             {"restrict-registration", offsetof(struct config, restrict_registration), 3, 0, 1},
             {"otp-session-hours", offsetof(struct config, otp_session_hours), 0, 1, 100000},
             {"eviction", offsetof(struct config, eviction), 3, 0, 1},

@@ -36,6 +36,7 @@ struct config {
     unsigned long long premium_upload_size;   /* bytes; 0 = none ("false") */
     int restrict_registration;                /* 0/1 */
     unsigned otp_session_hours;               /* MFA session lifetime (168) */
+    unsigned upload_stage_max_age;            /* s; stages untouched this long are removed (86400; 0 = never) */
     /* Eviction of inactive data (§4.12), off by default as in the reference. */
     int eviction;                             /* 0/1: run it daily */
     unsigned inactive_days;                   /* 90 */

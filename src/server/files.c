@@ -15,7 +15,12 @@
  * exceed the pending size plus FILES_SLACK. With no pending size (the server
  * restarted mid-upload) the user's largest allowed upload is the bound.
  *
- * Threads: loop thread only (RPC and HTTP callbacks). */
+ * Abandoned uploads: files_tick() (housekeeping) walks blobstage/ on the
+ * thread pool for stages and cookies older than --upload-stage-max-age and
+ * removes them back on the loop (blob_stage_sweep re-checks each one there,
+ * so a chunk written meanwhile keeps its stage).
+ *
+ * Threads: loop thread, except that walk (sweep_run, which only reads). */
 #include "server/files.h"
 
 #include <fcntl.h>
@@ -48,6 +53,8 @@
 #define FILES_SIG_MAX (64 + 1024)          /* signed cookie: signature + a cookie of at most 1 KiB */
 #define FILES_PENDING_PRUNE 4096           /* pending entries above which old ones are pruned */
 #define FILES_PENDING_MAX_AGE_MS (24LL * 3600 * 1000)
+#define FILES_SWEEP_EVERY_MAX_MS (3600LL * 1000) /* stage sweeps at least this often */
+#define FILES_SWEEP_BATCH 10000                  /* stale files removed per sweep, at most */
 
 /* The declared size of a key's upload in progress. */
 struct pending_upload {
@@ -59,6 +66,8 @@ struct pending_upload {
 
 struct files_state {
     struct pending_upload *pending;  /* uthash by sk; entries from xmalloc */
+    long long last_sweep_ms;         /* start of the last stage sweep (0: none yet) */
+    bool sweeping;                   /* a sweep job is in flight */
 };
 
 static const char *root_of(const struct server *srv)
@@ -136,6 +145,79 @@ static uint64_t stage_bound(struct server *srv, const char *key, const char *sk)
 {
     struct pending_upload *p = pending_find(srv, sk);
     return (p ? p->size : upload_max(srv, key)) + FILES_SLACK;
+}
+
+/* ---- abandoned stages ------------------------------------------------------------- */
+
+/* One sweep: the walk (pool) fills names, the removal (loop) reads them. */
+struct sweep_job {
+    uv_work_t work;
+    struct server *srv;
+    long long before_ms;   /* files last written before this are abandoned */
+    struct buf names;      /* "<sk>\n" per stale file, owned by the job */
+    bool more;             /* the walk stopped at FILES_SWEEP_BATCH */
+    int rc;
+};
+
+static void sweep_run(uv_work_t *w)
+{
+    struct sweep_job *j = w->data;
+    j->rc = blob_stage_stale(root_of(j->srv), j->before_ms, FILES_SWEEP_BATCH, &j->names, &j->more);
+}
+
+static void sweep_after(uv_work_t *w, int status)
+{
+    struct sweep_job *j = w->data;
+    struct server *srv = j->srv;
+    srv->pending_work--;
+    srv->files->sweeping = false;
+    unsigned removed = 0, failed = 0;
+    if (status == 0 && j->rc < 0)
+        LOG_WARN("files: cannot read %s/blobstage: %s", root_of(srv), bp_strerror(j->rc));
+    for (size_t off = 0; status == 0 && off + BLOB_SAFE_KEY_LEN < j->names.len; off += BLOB_SAFE_KEY_LEN + 1) {
+        char sk[BLOB_SAFE_KEY_LEN + 1];
+        memcpy(sk, j->names.data + off, BLOB_SAFE_KEY_LEN);
+        sk[BLOB_SAFE_KEY_LEN] = '\0';
+        int rc = blob_stage_sweep(root_of(srv), sk, j->before_ms);
+        if (rc < 0)
+            failed++;
+        else
+            removed += (unsigned)rc;
+        struct pending_upload *p = rc > 0 ? pending_find(srv, sk) : NULL;
+        if (p && p->since_ms < j->before_ms) {
+            HASH_DEL(srv->files->pending, p);
+            free(p);
+        }
+    }
+    if (removed || failed)
+        LOG_INFO("files: removed %u file(s) of uploads abandoned for over %u s%s%s", removed,
+                 srv->cfg.upload_stage_max_age, failed ? "; some could not be removed" : "",
+                 j->more ? "; more next time" : "");
+    if (j->more) /* the next tick goes on with the rest */
+        srv->files->last_sweep_ms = 0;
+    buf_free(&j->names);
+    free(j);
+}
+
+void files_tick(struct server *srv)
+{
+    struct files_state *f = srv->files;
+    unsigned max_age = srv->cfg.upload_stage_max_age;
+    if (!f || f->sweeping || srv->stopping || max_age == 0)
+        return;
+    long long now = server_now_ms();
+    long long every = (long long)max_age * 1000 < FILES_SWEEP_EVERY_MAX_MS ? (long long)max_age * 1000
+                                                                           : FILES_SWEEP_EVERY_MAX_MS;
+    if (f->last_sweep_ms && now - f->last_sweep_ms < every && now >= f->last_sweep_ms)
+        return;
+    f->last_sweep_ms = now;
+    struct sweep_job *j = xcalloc(1, sizeof *j);
+    j->srv = srv;
+    j->before_ms = now - (long long)max_age * 1000;
+    j->work.data = j;
+    f->sweeping = true;
+    srv->pending_work++;
+    uv_queue_work(srv->loop, &j->work, sweep_run, sweep_after);
 }
 
 /* ---- life cycle --------------------------------------------------------------- */

@@ -19,6 +19,10 @@ struct server;
 
 int files_init(struct server *srv);
 void files_free(struct server *srv);
+/* From the housekeeping timer: starts a sweep of abandoned upload stages
+ * (older than --upload-stage-max-age) on the thread pool when one is due:
+ * every max-age, at most hourly, and never two at once. */
+void files_tick(struct server *srv);
 
 /* HTTP: /blob/... (GET, HEAD, OPTIONS) and /upload-blob... Returns true if
  * the request was one of these (resp filled), false to let the router go on.

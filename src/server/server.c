@@ -35,6 +35,7 @@ static void housekeeping(uv_timer_t *t)
     pins_tick(srv);
     auth_tick(srv);
     admin_tick(srv);
+    files_tick(srv);
     struct store_health h;
     store_health(srv->store, &h);
     if (!h.writable)

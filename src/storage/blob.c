@@ -395,3 +395,80 @@ int blob_restore(const char *root, const char *id)
         fsu_unlink(to);
     return 0;
 }
+
+/* ---- abandoned stages ------------------------------------------------------------- */
+
+struct stale_walk {
+    long long before_ms;
+    size_t max, found;
+    bool more;
+    struct buf *out;
+};
+
+/* The safe key of a stage ("<sk>") or cookie ("<sk>.cookie") file name, or
+ * false for anything else (temporary files, strays: left alone). */
+static bool stage_name_key(const char *name, size_t *len)
+{
+    size_t n = strlen(name);
+    if (n == BLOB_SAFE_KEY_LEN + 7 && strcmp(name + BLOB_SAFE_KEY_LEN, ".cookie") == 0)
+        n = BLOB_SAFE_KEY_LEN;
+    if (!blob_safe_key_valid(name, n))
+        return false;
+    *len = n;
+    return true;
+}
+
+static void stale_entry(void *ud, int shard_fd, const char *name)
+{
+    struct stale_walk *w = ud;
+    size_t len;
+    struct stat st;
+    if (w->more || !stage_name_key(name, &len) || fstatat(shard_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode))
+        return;
+    long long mtime = (long long)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    if (mtime >= w->before_ms)
+        return;
+    if (w->found == w->max) {
+        w->more = true;
+        return;
+    }
+    buf_append(w->out, name, len);
+    buf_appendc(w->out, '\n');
+    w->found++;
+}
+
+int blob_stage_stale(const char *root, long long before_ms, size_t max, struct buf *out, bool *more)
+{
+    char dir[FSU_PATH_MAX];
+    int n = snprintf(dir, sizeof dir, "%s/blobstage", root);
+    *more = false;
+    if (n < 0 || (size_t)n >= sizeof dir)
+        return BP_ETOOBIG;
+    struct stale_walk w = {.before_ms = before_ms, .max = max, .out = out};
+    int rc = fsu_walk_shards(dir, stale_entry, &w);
+    *more = w.more;
+    return rc == BP_ENOENT ? 0 : rc;
+}
+
+int blob_stage_sweep(const char *root, const char *sk, long long before_ms)
+{
+    int removed = 0;
+    for (int cookie = 0; cookie < 2; cookie++) {
+        char path[FSU_PATH_MAX];
+        long long mtime;
+        int rc = blob_stage_path(path, sizeof path, root, sk, cookie);
+        if (rc < 0)
+            return rc;
+        rc = fsu_mtime_ms(path, &mtime);
+        if (rc == BP_ENOENT || (rc == 0 && mtime >= before_ms))
+            continue; /* gone, or written since the walk */
+        if (rc == 0)
+            rc = fsu_unlink(path);
+        if (rc == 0)
+            removed++;
+        else if (rc != BP_ENOENT)
+            return rc;
+    }
+    return removed;
+}

@@ -17,7 +17,7 @@ const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
 const nacl = require('tweetnacl');
-const { startServer, Client } = require('./lib.js');
+const { startServer, Client, sleep } = require('./lib.js');
 
 const CHUNK = 131088; // the client's ciphertext chunk (128 KiB + 16)
 const SLACK = 64 * 1024; // files.c FILES_SLACK
@@ -298,6 +298,45 @@ test('cancel: the stage is removed, the slot is free again; complete without a s
         assert.equal(fs.existsSync(blobPath(srv, id, '.metadata.ndjson')), false); // no owners left behind
         u.close();
     } finally { await srv.stop(); }
+});
+
+test('abandoned uploads: stages and cookies untouched for --upload-stage-max-age are swept, a live upload is not', async () => {
+    // two servers at once (the sweep runs on the first housekeeping tick, ~5 s)
+    const srv = await startServer({ args: ['--upload-stage-max-age', '3600'] });
+    const keep = await startServer({ args: ['--upload-stage-max-age', '0'] });
+    try {
+        const stale = (s, name) => {
+            const p = path.join(s.dataDir, 'blobstage', name.slice(0, 2), name);
+            fs.mkdirSync(path.dirname(p), { recursive: true });
+            fs.writeFileSync(p, 'x');
+            const old = new Date(Date.now() - 2 * 3600 * 1000);
+            fs.utimesSync(p, old, old);
+            return p;
+        };
+        const sk = () => safeKey(crypto.randomBytes(32).toString('base64'));
+        const k1 = sk(), k2 = sk();
+        const gone = [stale(srv, k1), stale(srv, k1 + '.cookie'), stale(srv, k2)];
+        const stray = stale(srv, 'README'); // not a stage: left alone
+        const kept = [stale(keep, k1), stale(keep, k1 + '.cookie')];
+        // k2's cookie is fresh: only its stage goes
+        const freshCookie = path.join(srv.dataDir, 'blobstage', k2.slice(0, 2), k2 + '.cookie');
+        fs.writeFileSync(freshCookie, 'c');
+        // an upload in progress, through the API
+        const u = await User.open(srv);
+        assert.deepEqual((await u.signed('UPLOAD_STATUS', { id: blobId(), size: 3 * CHUNK })).slice(2), [false]);
+        await u.uploadCookie();
+        assert.equal((await u.postChunk(crypto.randomBytes(CHUNK))).status, 200);
+        for (let i = 0; i < 100 && gone.some((p) => fs.existsSync(p)); i++) await sleep(100);
+        for (const p of gone) assert.equal(fs.existsSync(p), false, p);
+        assert.ok(fs.existsSync(stray));
+        assert.ok(fs.existsSync(freshCookie));
+        assert.equal(fs.statSync(u.stagePath()).size, CHUNK);
+        assert.equal((await u.postChunk(crypto.randomBytes(CHUNK))).status, 200); // goes on
+        assert.match(srv.stderr(), /removed 3 file\(s\) of uploads abandoned for over 3600 s/);
+        await sleep(500);
+        for (const p of kept) assert.ok(fs.existsSync(p), p); // 0 = never swept
+        u.close();
+    } finally { await srv.stop(); await keep.stop(); }
 });
 
 test('limits: max upload size, free space, and the declared size bounds /upload-blob (Q8)', async () => {

@@ -1,6 +1,7 @@
 /* Unit tests: src/storage/blob.c. Ids, safe keys and paths; staging, commit
  * (owned, unowned, never over a live blob), cancel; upload cookies (rotation,
- * constant-time compare, 5-minute expiry by mtime); archive and restore.
+ * constant-time compare, 5-minute expiry by mtime); archive and restore;
+ * the sweep of abandoned stages.
  * (Range headers and validators: protocol/httputil.c, test_httputil.c.) */
 #include "test.h"
 
@@ -354,6 +355,92 @@ static void test_walk_shards(void **state)
     buf_free(&b);
 }
 
+/* Abandoned stages: the walk lists stage and cookie files older than the
+ * cutoff (and nothing else), stops at max, and the sweep removes only what is
+ * still old when it runs. */
+static void test_stage_sweep(void **state)
+{
+    (void)state;
+    static const char *const SK_B = "BbCdEfGhIjKlMnOpQrStUvWxYz0123456789+-abcde=";
+    static const char *const SK_C = "CbCdEfGhIjKlMnOpQrStUvWxYz0123456789+-abcde=";
+    char p[FSU_PATH_MAX], cookie[BLOB_COOKIE_LEN + 1];
+    struct buf b = BUF_INIT;
+    bool more = true;
+    long long now = (long long)time(NULL) * 1000;
+
+    /* nothing staged: nothing listed */
+    assert_int_equal(blob_stage_stale(g_root, now + 1000, 10, &b, &more), 0);
+    assert_int_equal(b.len, 0);
+    assert_false(more);
+
+    /* SK44: stage and cookie two hours old; SK_B: an old stage, a fresh cookie;
+     * SK_C: fresh; plus a stray file in a shard that must be left alone */
+    assert_int_equal(blob_stage_append(g_root, SK44, "abandoned", 9, false), 0);
+    assert_int_equal(blob_cookie_new(g_root, SK44, cookie), 0);
+    blob_stage_path(p, sizeof p, g_root, SK44, false);
+    set_mtime_ago(p, 7200 * 1000);
+    blob_stage_path(p, sizeof p, g_root, SK44, true);
+    set_mtime_ago(p, 7200 * 1000);
+    assert_int_equal(blob_stage_append(g_root, SK_B, "old", 3, false), 0);
+    blob_stage_path(p, sizeof p, g_root, SK_B, false);
+    set_mtime_ago(p, 7200 * 1000);
+    assert_int_equal(blob_cookie_new(g_root, SK_B, cookie), 0);
+    assert_int_equal(blob_stage_append(g_root, SK_C, "new", 3, false), 0);
+    char stray[FSU_PATH_MAX];
+    snprintf(stray, sizeof stray, "%s/blobstage/Ab/notes.txt", g_root);
+    assert_int_equal(fsu_write_atomic(stray, "x", 1, false), 0);
+    set_mtime_ago(stray, 7200 * 1000);
+
+    long long cutoff = now - 3600 * 1000;
+    assert_int_equal(blob_stage_stale(g_root, cutoff, 10, &b, &more), 0);
+    assert_false(more);
+    buf_appendc(&b, '\0');
+    char want[128];
+    snprintf(want, sizeof want, "%s\n", SK44);
+    const char *first = strstr(b.data, want);
+    assert_non_null(first); /* listed twice: stage and cookie */
+    assert_non_null(strstr(first + 1, want));
+    snprintf(want, sizeof want, "%s\n", SK_B);
+    assert_non_null(strstr(b.data, want));
+    assert_null(strstr(b.data, SK_C));
+    assert_null(strstr(b.data, "notes"));
+    assert_int_equal(b.len - 1, 3 * (BLOB_SAFE_KEY_LEN + 1));
+
+    /* at most max: the rest is flagged */
+    buf_free(&b);
+    assert_int_equal(blob_stage_stale(g_root, cutoff, 2, &b, &more), 0);
+    assert_true(more);
+    assert_int_equal(b.len, 2 * (BLOB_SAFE_KEY_LEN + 1));
+    buf_free(&b);
+
+    /* the sweep: SK44 loses both files, SK_B only its old stage; a chunk
+     * written after the walk (SK_C touched, then swept with a cutoff in the
+     * past of that write) keeps its stage */
+    assert_int_equal(blob_stage_sweep(g_root, SK44, cutoff), 2);
+    assert_int_equal(blob_stage_sweep(g_root, SK44, cutoff), 0);
+    uint64_t size;
+    assert_int_equal(blob_stage_size(g_root, SK44, &size), BP_ENOENT);
+    blob_stage_path(p, sizeof p, g_root, SK44, true);
+    assert_false(fsu_exists(p));
+    assert_int_equal(blob_stage_sweep(g_root, SK_B, cutoff), 1);
+    assert_int_equal(blob_stage_size(g_root, SK_B, &size), BP_ENOENT);
+    blob_stage_path(p, sizeof p, g_root, SK_B, true);
+    assert_true(fsu_exists(p));
+    assert_int_equal(blob_stage_sweep(g_root, SK_C, cutoff), 0);
+    assert_int_equal(blob_stage_size(g_root, SK_C, &size), 0);
+    assert_int_equal(size, 3);
+    assert_true(fsu_exists(stray));
+    assert_int_equal(blob_stage_sweep(g_root, "bad/key", cutoff), BP_EBADID);
+
+    /* no blobstage directory at all: an empty list, not an error */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/blobstage'", g_root);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(blob_stage_stale(g_root, now, 10, &b, &more), 0);
+    assert_int_equal(b.len, 0);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +449,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cookies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_archive_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_walk_shards, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stage_sweep, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.max_message, 104857600);
     assert_int_equal(c.idle_timeout, 60000);
     assert_int_equal(c.ping_interval, 15000);
+    assert_int_equal(c.upload_stage_max_age, 86400);
 }
 
 static void test_flags(void **state)
@@ -43,6 +44,9 @@ static void test_flags(void **state)
     assert_int_equal(c.max_message, 2048);
     assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
     assert_int_equal(c.idle_timeout, 3000);
+    const char *never[] = {"s", "--upload-stage-max-age", "0"};
+    assert_int_equal(parse(&c, 3, never), 0);
+    assert_int_equal(c.upload_stage_max_age, 0);
 }
 
 static void test_bad_values(void **state)
@@ -52,6 +56,7 @@ static void test_bad_values(void **state)
         {"s", "--listen", "nohost"},  {"s", "--listen", "h:70000"}, {"s", "--fsync", "sometimes"},
         {"s", "--max-message", "-1"}, {"s", "--max-message", "12x"}, {"s", "--bogus", "1"},
         {"s", "--max-message", "10"}, /* below the minimum */
+        {"s", "--upload-stage-max-age", "-5"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(parse(&c, 3, bad[i]), BP_ECONFIG);
