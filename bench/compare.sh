@@ -274,8 +274,7 @@ stop_server() {
     case $1 in
     ref) stop_reference
          cp "$REF_DIR/.reference.log" "$OUT/raw/$2.server.log" 2>/dev/null || true ;;
-    floor) ;;
-    floor-proto) rm -rf "${TMP:?}/$2" ;;
+    floor|floor-proto) rm -rf "${TMP:?}/$2" ;;   # floor-proto's log directory
     *) stop_blindpad; rm -rf "${TMP:?}/$2" ;;
     esac
 }

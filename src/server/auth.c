@@ -399,7 +399,7 @@ static void chal_scan(struct server *srv, long long now)
             struct stat sb;
             if (!fmt(p, sizeof p, "%s/%s", sub, f->d_name) || stat(p, &sb) < 0 || !S_ISREG(sb.st_mode))
                 continue;
-            long long mt = (long long)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000;
+            long long mt = fsu_ts_ms(&sb.st_mtim);
             if (now - mt >= AUTH_CHALLENGE_TTL_MS || srv->auth->count >= CHAL_MAX_COUNT) {
                 unlink(p);
                 continue;
@@ -1506,7 +1506,7 @@ static void block_http(struct server *srv, const struct http_req *req, struct ht
         block_not_found(srv, resp, safe);
         return;
     }
-    long long mt = (long long)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000;
+    long long mt = fsu_ts_ms(&sb.st_mtim);
     char etag[64], lm[40];
     snprintf(etag, sizeof etag, "W/\"%llx-%llx\"", (unsigned long long)sb.st_size, (unsigned long long)mt);
     http_date(sb.st_mtim.tv_sec, lm);

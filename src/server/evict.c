@@ -115,14 +115,9 @@ struct ev_run {
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static long long ts_ms(struct timespec t)
-{
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static long long activity_ms(const struct stat *st)
 {
-    long long m = ts_ms(st->st_mtim), a = ts_ms(st->st_atim);
+    long long m = fsu_ts_ms(&st->st_mtim), a = fsu_ts_ms(&st->st_atim);
     return m > a ? m : a;
 }
 
@@ -249,7 +244,7 @@ static void purge_dir(struct ev_run *r, const struct ev_dir *dir)
         struct stat st;
         if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
             continue;
-        if (ts_ms(st.st_ctim) >= r->t_archive)
+        if (fsu_ts_ms(&st.st_ctim) >= r->t_archive)
             continue;
         size_t n = strlen(e->d_name);
         if (!r->p.dry_run && unlinkat(dirfd(d), e->d_name, 0) < 0) {

@@ -154,7 +154,7 @@ struct sweep_job {
     uv_work_t work;
     struct server *srv;
     long long before_ms;   /* files last written before this are abandoned */
-    struct buf names;      /* "<sk>\n" per stale file, owned by the job */
+    struct buf names;      /* "<file name>\n" per stale file, owned by the job */
     bool more;             /* the walk stopped at FILES_SWEEP_BATCH */
     int rc;
 };
@@ -174,16 +174,19 @@ static void sweep_after(uv_work_t *w, int status)
     unsigned removed = 0, failed = 0;
     if (status == 0 && j->rc < 0)
         LOG_WARN("files: cannot read %s/blobstage: %s", root_of(srv), bp_strerror(j->rc));
-    for (size_t off = 0; status == 0 && off + BLOB_SAFE_KEY_LEN < j->names.len; off += BLOB_SAFE_KEY_LEN + 1) {
-        char sk[BLOB_SAFE_KEY_LEN + 1];
-        memcpy(sk, j->names.data + off, BLOB_SAFE_KEY_LEN);
-        sk[BLOB_SAFE_KEY_LEN] = '\0';
-        int rc = blob_stage_sweep(root_of(srv), sk, j->before_ms);
-        if (rc < 0)
+    const char *line = j->names.data, *end = j->names.data + j->names.len;
+    for (const char *nl; status == 0 && line < end && (nl = memchr(line, '\n', (size_t)(end - line))); line = nl + 1) {
+        int rc = blob_stage_sweep(root_of(srv), line, (size_t)(nl - line), j->before_ms);
+        if (rc < 0) {
             failed++;
-        else
-            removed += (unsigned)rc;
-        struct pending_upload *p = rc > 0 ? pending_find(srv, sk) : NULL;
+            continue;
+        }
+        removed += (unsigned)rc;
+        /* the key's declared size goes with its stage (names start with the key) */
+        char sk[BLOB_SAFE_KEY_LEN + 1];
+        memcpy(sk, line, BLOB_SAFE_KEY_LEN);
+        sk[BLOB_SAFE_KEY_LEN] = '\0';
+        struct pending_upload *p = rc ? pending_find(srv, sk) : NULL;
         if (p && p->since_ms < j->before_ms) {
             HASH_DEL(srv->files->pending, p);
             free(p);
@@ -208,8 +211,8 @@ void files_tick(struct server *srv)
     long long now = server_now_ms();
     long long every = (long long)max_age * 1000 < FILES_SWEEP_EVERY_MAX_MS ? (long long)max_age * 1000
                                                                            : FILES_SWEEP_EVERY_MAX_MS;
-    if (f->last_sweep_ms && now - f->last_sweep_ms < every && now >= f->last_sweep_ms)
-        return;
+    if (f->last_sweep_ms && now >= f->last_sweep_ms && now - f->last_sweep_ms < every)
+        return; /* (a clock set back starts a sweep rather than none for a long time) */
     f->last_sweep_ms = now;
     struct sweep_job *j = xcalloc(1, sizeof *j);
     j->srv = srv;
@@ -606,7 +609,7 @@ static void serve_file(struct server *srv, const struct http_req *req, struct ht
                        const struct stat *st, const char *ctype, bool head)
 {
     uint64_t size = (uint64_t)st->st_size;
-    long long mtime = (long long)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
+    long long mtime = fsu_ts_ms(&st->st_mtim);
     char etag[HTTPU_ETAG_MAX], date[HTTPU_DATE_LEN];
     httpu_etag(etag, size, mtime);
     httpu_http_date(date, mtime / 1000);

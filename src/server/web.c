@@ -69,6 +69,7 @@
 #include "server/auth.h"
 #include "server/files.h"
 #include "server/server.h"
+#include "storage/fsutil.h"
 
 #define WEB_VERSION "2026.2.2" /* the CryptPad release whose client we serve: urlArgs */
 #define WEB_JS_TYPE "text/javascript; charset=utf-8"
@@ -263,7 +264,7 @@ static void file_response(const struct http_req *req, struct http_resp *resp, in
                           const char *ctype, bool gzipped, const char *extra)
 {
     char etag[HTTPU_ETAG_MAX], date[HTTPU_DATE_LEN];
-    int64_t mtime_ms = (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
+    int64_t mtime_ms = fsu_ts_ms(&st->st_mtim);
     httpu_etag(etag, (uint64_t)st->st_size, mtime_ms);
     httpu_http_date(date, (int64_t)st->st_mtim.tv_sec);
     buf_appendf(&resp->headers, "ETag: %s\r\nLast-Modified: %s\r\n", etag, date);

@@ -405,29 +405,23 @@ struct stale_walk {
     struct buf *out;
 };
 
-/* The safe key of a stage ("<sk>") or cookie ("<sk>.cookie") file name, or
- * false for anything else (temporary files, strays: left alone). */
-static bool stage_name_key(const char *name, size_t *len)
+/* Whether name[0..len) is a stage ("<sk>") or cookie ("<sk>.cookie") file
+ * name; anything else (temporary files, strays) is left alone. */
+static bool stage_name_valid(const char *name, size_t len, bool *cookie)
 {
-    size_t n = strlen(name);
-    if (n == BLOB_SAFE_KEY_LEN + 7 && strcmp(name + BLOB_SAFE_KEY_LEN, ".cookie") == 0)
-        n = BLOB_SAFE_KEY_LEN;
-    if (!blob_safe_key_valid(name, n))
-        return false;
-    *len = n;
-    return true;
+    *cookie = len == BLOB_SAFE_KEY_LEN + 7 && memcmp(name + BLOB_SAFE_KEY_LEN, ".cookie", 7) == 0;
+    return blob_safe_key_valid(name, *cookie ? BLOB_SAFE_KEY_LEN : len);
 }
 
 static void stale_entry(void *ud, int shard_fd, const char *name)
 {
     struct stale_walk *w = ud;
-    size_t len;
+    size_t len = strlen(name);
+    bool cookie;
     struct stat st;
-    if (w->more || !stage_name_key(name, &len) || fstatat(shard_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-        !S_ISREG(st.st_mode))
-        return;
-    long long mtime = (long long)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-    if (mtime >= w->before_ms)
+    if (w->more || !stage_name_valid(name, len, &cookie) ||
+        fstatat(shard_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+        fsu_ts_ms(&st.st_mtim) >= w->before_ms)
         return;
     if (w->found == w->max) {
         w->more = true;
@@ -451,24 +445,21 @@ int blob_stage_stale(const char *root, long long before_ms, size_t max, struct b
     return rc == BP_ENOENT ? 0 : rc;
 }
 
-int blob_stage_sweep(const char *root, const char *sk, long long before_ms)
+int blob_stage_sweep(const char *root, const char *name, size_t len, long long before_ms)
 {
-    int removed = 0;
-    for (int cookie = 0; cookie < 2; cookie++) {
-        char path[FSU_PATH_MAX];
-        long long mtime;
-        int rc = blob_stage_path(path, sizeof path, root, sk, cookie);
-        if (rc < 0)
-            return rc;
+    bool cookie;
+    char sk[BLOB_SAFE_KEY_LEN + 1], path[FSU_PATH_MAX];
+    long long mtime;
+    if (!stage_name_valid(name, len, &cookie))
+        return BP_EBADID;
+    memcpy(sk, name, BLOB_SAFE_KEY_LEN);
+    sk[BLOB_SAFE_KEY_LEN] = '\0';
+    int rc = blob_stage_path(path, sizeof path, root, sk, cookie);
+    if (rc == 0)
         rc = fsu_mtime_ms(path, &mtime);
-        if (rc == BP_ENOENT || (rc == 0 && mtime >= before_ms))
-            continue; /* gone, or written since the walk */
-        if (rc == 0)
-            rc = fsu_unlink(path);
-        if (rc == 0)
-            removed++;
-        else if (rc != BP_ENOENT)
-            return rc;
-    }
-    return removed;
+    if (rc == 0 && mtime >= before_ms)
+        return 0; /* written since the walk */
+    if (rc == 0)
+        rc = fsu_unlink(path);
+    return rc == 0 ? 1 : rc == BP_ENOENT ? 0 : rc;
 }

@@ -97,15 +97,16 @@ int blob_commit(const char *root, const char *sk, const char *id, const char *ow
 /* Abandoned uploads. A stage nobody completes or cancels would otherwise stay
  * for ever (the reference never removes one), so the server sweeps them:
  * blob_stage_stale() walks blobstage/ without writing anything (any thread)
- * and appends to out the safe key of every stage or cookie file last
- * modified before before_ms, one "<sk>\n" per file, at most max of them;
- * *more is set when it stopped at max. blob_stage_sweep() then removes sk's
- * stage and cookie files that are still older than before_ms and returns how
- * many it removed (or a negative bp_err). Call it on the loop thread, where
+ * and appends to out the name of every stage or cookie file last modified
+ * before before_ms ("<sk>\n" or "<sk>.cookie\n"), at most max of them; *more
+ * is set when it stopped at max. blob_stage_sweep() then removes one such
+ * file (name[0..len), as listed) if it is still older than before_ms:
+ * returns 1 if it did, 0 if the file is gone or newer, or a negative bp_err
+ * (BP_EBADID for a name that is neither). Call it on the loop thread, where
  * every stage write happens: a chunk appended since the walk made the stage
  * new again, and it stays. */
 int blob_stage_stale(const char *root, long long before_ms, size_t max, struct buf *out, bool *more);
-int blob_stage_sweep(const char *root, const char *sk, long long before_ms);
+int blob_stage_sweep(const char *root, const char *name, size_t len, long long before_ms);
 /* Writes a fresh random cookie for sk (blobstage/../<sk>.cookie) into out. */
 int blob_cookie_new(const char *root, const char *sk, char out[BLOB_COOKIE_LEN + 1]);
 /* 0 if cookie[0..len) equals the stored cookie (constant time) and the file

@@ -226,7 +226,7 @@ int fsu_mtime_ms(const char *path, long long *ms)
     struct stat st;
     if (stat(path, &st) < 0)
         return bp_err_from_errno(errno);
-    *ms = (long long)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    *ms = fsu_ts_ms(&st.st_mtim);
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "common/buf.h"
 
@@ -49,6 +50,11 @@ int fsu_move(const char *from, const char *to);
 int fsu_size(const char *path, uint64_t *size);
 /* Modification time in ms since the epoch. */
 int fsu_mtime_ms(const char *path, long long *ms);
+/* A stat time (st_mtim, ...) in milliseconds since the epoch. */
+static inline long long fsu_ts_ms(const struct timespec *t)
+{
+    return (long long)t->tv_sec * 1000 + t->tv_nsec / 1000000;
+}
 bool fsu_exists(const char *path);
 /* unlink(); BP_ENOENT if it was not there. */
 int fsu_unlink(const char *path);

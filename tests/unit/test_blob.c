@@ -397,40 +397,54 @@ static void test_stage_sweep(void **state)
     buf_appendc(&b, '\0');
     char want[128];
     snprintf(want, sizeof want, "%s\n", SK44);
-    const char *first = strstr(b.data, want);
-    assert_non_null(first); /* listed twice: stage and cookie */
-    assert_non_null(strstr(first + 1, want));
+    assert_non_null(strstr(b.data, want));
+    snprintf(want, sizeof want, "%s.cookie\n", SK44);
+    assert_non_null(strstr(b.data, want));
     snprintf(want, sizeof want, "%s\n", SK_B);
     assert_non_null(strstr(b.data, want));
     assert_null(strstr(b.data, SK_C));
+    snprintf(want, sizeof want, "%s.cookie", SK_B);
+    assert_null(strstr(b.data, want)); /* fresh */
     assert_null(strstr(b.data, "notes"));
-    assert_int_equal(b.len - 1, 3 * (BLOB_SAFE_KEY_LEN + 1));
+    assert_int_equal(b.len - 1, 3 * (BLOB_SAFE_KEY_LEN + 1) + 7);
 
     /* at most max: the rest is flagged */
     buf_free(&b);
     assert_int_equal(blob_stage_stale(g_root, cutoff, 2, &b, &more), 0);
     assert_true(more);
-    assert_int_equal(b.len, 2 * (BLOB_SAFE_KEY_LEN + 1));
+    int lines = 0;
+    for (size_t i = 0; i < b.len; i++)
+        lines += b.data[i] == '\n';
+    assert_int_equal(lines, 2);
     buf_free(&b);
 
-    /* the sweep: SK44 loses both files, SK_B only its old stage; a chunk
-     * written after the walk (SK_C touched, then swept with a cutoff in the
-     * past of that write) keeps its stage */
-    assert_int_equal(blob_stage_sweep(g_root, SK44, cutoff), 2);
-    assert_int_equal(blob_stage_sweep(g_root, SK44, cutoff), 0);
+    /* the sweep, one file at a time: only what is still old goes; a file
+     * written after the walk (SK_C, swept with a cutoff before its write)
+     * stays; a second sweep of a removed file is a no-op */
+    snprintf(want, sizeof want, "%s.cookie", SK44);
+    assert_int_equal(blob_stage_sweep(g_root, SK44, BLOB_SAFE_KEY_LEN, cutoff), 1);
+    assert_int_equal(blob_stage_sweep(g_root, want, strlen(want), cutoff), 1);
+    assert_int_equal(blob_stage_sweep(g_root, SK44, BLOB_SAFE_KEY_LEN, cutoff), 0);
     uint64_t size;
     assert_int_equal(blob_stage_size(g_root, SK44, &size), BP_ENOENT);
     blob_stage_path(p, sizeof p, g_root, SK44, true);
     assert_false(fsu_exists(p));
-    assert_int_equal(blob_stage_sweep(g_root, SK_B, cutoff), 1);
+    assert_int_equal(blob_stage_sweep(g_root, SK_B, BLOB_SAFE_KEY_LEN, cutoff), 1);
     assert_int_equal(blob_stage_size(g_root, SK_B, &size), BP_ENOENT);
+    snprintf(want, sizeof want, "%s.cookie", SK_B);
+    assert_int_equal(blob_stage_sweep(g_root, want, strlen(want), cutoff), 0);
     blob_stage_path(p, sizeof p, g_root, SK_B, true);
     assert_true(fsu_exists(p));
-    assert_int_equal(blob_stage_sweep(g_root, SK_C, cutoff), 0);
+    assert_int_equal(blob_stage_sweep(g_root, SK_C, BLOB_SAFE_KEY_LEN, cutoff), 0);
     assert_int_equal(blob_stage_size(g_root, SK_C, &size), 0);
     assert_int_equal(size, 3);
     assert_true(fsu_exists(stray));
-    assert_int_equal(blob_stage_sweep(g_root, "bad/key", cutoff), BP_EBADID);
+    /* names that are not stage files are refused and nothing is touched */
+    assert_int_equal(blob_stage_sweep(g_root, "bad/key", 7, cutoff), BP_EBADID);
+    assert_int_equal(blob_stage_sweep(g_root, "notes.txt", 9, now + 1000), BP_EBADID);
+    snprintf(want, sizeof want, "%s.tmp", SK_C);
+    assert_int_equal(blob_stage_sweep(g_root, want, strlen(want), now + 1000), BP_EBADID);
+    assert_int_equal(blob_stage_size(g_root, SK_C, &size), 0);
 
     /* no blobstage directory at all: an empty list, not an error */
     char cmd[512];
