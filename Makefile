@@ -145,11 +145,15 @@ LOADGEN     := $(BUILD)/loadgen
 LOADGEN_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/*.c) src/common/buf.c src/common/jsonw.c src/common/xmalloc.c)
 .PHONY: loadgen bench kfloor
 loadgen: $(LOADGEN)
-# bench/kfloor: the kernel's floor for S1 (bench/README.md, docs/PERFORMANCE.md).
-kfloor: $(BUILD)/kfloor
+# bench/kfloor: the kernel's floor for S1, and sfloor: the floor for S4 (signed
+# writes) (bench/README.md, docs/PERFORMANCE.md).
+kfloor: $(BUILD)/kfloor $(BUILD)/sfloor
 $(BUILD)/kfloor: bench/kfloor/kfloor.c
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $<
+$(BUILD)/sfloor: bench/kfloor/sfloor.c
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
 $(LOADGEN): $(LOADGEN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 # build/filecrypt: libblindpad's file encryption against raw secretbox (docs/PERFORMANCE.md).

@@ -19,13 +19,16 @@ import subprocess
 import sys
 import time
 
-VARIANTS = ["bp-none", "bp-group", "floor", "floor-proto", "ref"]
+VARIANTS = ["bp-none", "bp-group", "floor", "floor-proto", "floor-sig", "ref"]
 LABEL = {"bp-none": "blindpad (fsync none)", "bp-group": "blindpad (fsync group)",
          "floor": "kernel floor (bench/kfloor: no protocol, one read and one write per delivery)",
          "floor-proto": "protocol floor (bench/kfloor --ack --append: the bare relay plus the ACK to the sender "
                         "and the append to the channel's log)",
+         "floor-sig": "signature floor (bench/kfloor/sfloor: decode, check, append, ACK and deliver each signed "
+                      "message, no WebSocket or JSON, a thread per CPU checking inline, no hand-off)",
          "ref": "reference (CryptPad)"}
-SHORT = {"bp-none": "bp none", "bp-group": "bp group", "floor": "floor", "floor-proto": "floor+proto", "ref": "reference"}
+SHORT = {"bp-none": "bp none", "bp-group": "bp group", "floor": "floor", "floor-proto": "floor+proto",
+         "floor-sig": "floor+sig", "ref": "reference"}
 GEN_BOUND = 90.0          # generator CPU % of its core above which the server was not the bottleneck
 TICK = os.sysconf("SC_CLK_TCK")
 

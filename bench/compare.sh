@@ -26,7 +26,10 @@
 #            cases only: no server, a bare relay that reads each message once and writes it to
 #            each other member, pinned like a server; "floor-proto" is the same relay plus what
 #            Netflux requires of every server: an ACK frame to the sender and the append of the
-#            message to its channel's log file (kfloor --ack --append)]  NO_BUILD [0: run make first]  OUT [bench/results/<ts>]
+#            message to its channel's log file (kfloor --ack --append); "floor-sig", in the s4 cases
+#            only, is bench/kfloor/sfloor: the least a server must do for a signed write (decode,
+#            check, append, ACK, deliver) on a thread per CPU with no hand-off]
+#   NO_BUILD [0: run make first]  OUT [bench/results/<ts>]
 #   DRY_RUN [0: 1 = print the cases and their loadgen arguments, run nothing]
 #   BP_PORT [26010]  REF_PORT [26000: ws 26003]  REF_DIR [/tmp/reference-bench/cryptpad]
 #   CRYPTPAD_GIT [/work/.mirror/cryptpad+cryptpad/repo]  SRV_CPU [1]  LG_CPU [0]  SEED [1]
@@ -73,6 +76,7 @@ TIMEOUT_SLACK=${TIMEOUT_SLACK:-180}
 BP_BIN=$PROJECT/build/blindpad-server
 LG_BIN=$PROJECT/build/loadgen
 KF_BIN=$PROJECT/build/kfloor
+SF_BIN=$PROJECT/build/sfloor
 NCPU=$(nproc)
 
 TS=$(date -u +%Y%m%dT%H%M%SZ)
@@ -245,7 +249,7 @@ start_server() {
         fi
         PIDS=$SRV_PID MAIN_PID=$SRV_PID URL=ws://127.0.0.1:$BP_PORT/
         ;;
-    floor|floor-proto)  # bench/kfloor forks its own relay, pinned to the server's CPU
+    floor|floor-proto|floor-sig)  # bench/kfloor and sfloor fork their own relay, on the server's CPUs
         PIDS=- MAIN_PID=- URL=-
         ;;
     ref)
@@ -274,13 +278,24 @@ stop_server() {
     case $1 in
     ref) stop_reference
          cp "$REF_DIR/.reference.log" "$OUT/raw/$2.server.log" 2>/dev/null || true ;;
-    floor|floor-proto) rm -rf "${TMP:?}/$2" ;;   # floor-proto's log directory
+    floor*) rm -rf "${TMP:?}/$2" ;;   # floor-proto's and floor-sig's log directory
     *) stop_blindpad; rm -rf "${TMP:?}/$2" ;;
     esac
 }
 
 # ---------------------------------------------------------------- runs
-NRUNS=$(( ${#CASE_NAMES[@]} * REPS * $(echo $VARIANTS | wc -w) ))
+# applies VARIANT CASE: the S1 floors exist for s1a only, the signature floor for s4 only
+applies() {
+    case $1 in
+    floor-sig) [ "${2#s4-}" != "$2" ] ;;
+    floor*) [ "${2#s1a-}" != "$2" ] ;;
+    *) true ;;
+    esac
+}
+NRUNS=0
+for n in "${CASE_NAMES[@]}"; do
+    for v in $VARIANTS; do applies "$v" "$n" && NRUNS=$((NRUNS + REPS)); done
+done
 I=0 FAILED=0 T0=$(date +%s)
 log "output: $OUT"
 log "$NRUNS runs: ${#CASE_NAMES[*]} cases x $REPS reps x variants ($VARIANTS)"
@@ -296,7 +311,7 @@ for n in "${CASE_NAMES[@]}"; do
         k=$(( (rep - 1) % $# ))
         ORDER="${*:k+1} ${*:1:k}"
         for v in $ORDER; do
-            case $v in floor*) [ "${n#s1a-}" = "$n" ] && continue ;; esac   # the floors exist for s1a only
+            applies "$v" "$n" || continue
             I=$((I + 1))
             id=$n.$v.r$rep
             json=json/$id.json
@@ -306,7 +321,11 @@ for n in "${CASE_NAMES[@]}"; do
                     "$AFF_SRV" "$PIN_LG" "" >>"$OUT/runs.tsv"
                 FAILED=$((FAILED + 1)); continue
             fi
-            if [ "${v#floor}" != "$v" ]; then
+            if [ "$v" = floor-sig ]; then
+                mkdir -p "$TMP/$id"
+                cmd=(taskset -c "$PIN_LG" "$SF_BIN" --relay-cpus "$AFF_SRV" --client-cpu "$PIN_LG" ${CASE_ARGS[$n]}
+                     --append "$TMP/$id")
+            elif [ "${v#floor}" != "$v" ]; then
                 cmd=(taskset -c "$PIN_LG" "$KF_BIN" --relay-cpu "${AFF_SRV%%,*}" --client-cpu "$PIN_LG" ${CASE_ARGS[$n]})
                 if [ "$v" = floor-proto ]; then
                     mkdir -p "$TMP/$id"
