@@ -1,16 +1,23 @@
-/* libFuzzer target: the mailbox parsers (src/client/mailbox.c).
+/* libFuzzer target: the mailbox parsers (src/client/mailbox.c) and the
+ * contact user data check (src/client/contacts.c).
  *
- * Input: byte 0 chooses the parser (even: a contact address, odd: a letter),
- * the rest is the text. Oracles besides "never crash":
+ * Input: byte 0 chooses the parser (bit 1 set: a letter's user data as
+ * JSON, bit 2 = the chat channel is required; else even: a contact address,
+ * odd: a letter), the rest is the text. Oracles besides "never crash":
  *   - an address either fails with BP_EINVAL and a reason, or has a 32-hex
  *     channel and formats back (when it names an origin) to an address that
  *     parses to the same channel, key and origin;
  *   - opening a letter with a fixed key returns 0 and a status in the
- *     documented set; a status-0 letter has an author, a type and JSON. */
+ *     documented set; a status-0 letter has an author, a type and JSON;
+ *   - user data is either refused (BP_EPROTO with a reason) or copied to an
+ *     object of known string members only, with a 44-char curvePublic and
+ *     a 32-hex notifications (and channel when required). */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "blindpad/contacts.h"
 #include "blindpad/err.h"
 #include "blindpad/mailbox.h"
 
@@ -57,6 +64,43 @@ static void letter(const char *s, size_t n)
     bp_mailbox_msg_clear(&m);
 }
 
+static bool hex32(const char *s)
+{
+    return s && strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
+}
+
+static void user_data(const char *s, bool want_channel)
+{
+    json_t *j = json_loads(s, JSON_DECODE_ANY, NULL);
+    if (!j)
+        return;
+    int e = 1;
+    const char *why = NULL;
+    json_t *c = bp_contacts_user_copy(j, want_channel, &e, &why);
+    json_decref(j);
+    if (!c) {
+        if (e != BP_EPROTO || !why)
+            abort();
+        return;
+    }
+    static const char *known[] = {"channel", "displayName", "profile", "edPublic", "curvePublic",
+                                  "notifications", "avatar", "badge", "uid"};
+    const char *k;
+    json_t *v;
+    json_object_foreach(c, k, v) {
+        size_t i = 0;
+        while (i < sizeof known / sizeof known[0] && strcmp(k, known[i]) != 0)
+            i++;
+        if (i == sizeof known / sizeof known[0] || !json_is_string(v))
+            abort();
+    }
+    const char *curve = json_string_value(json_object_get(c, "curvePublic"));
+    if (e != 0 || !curve || strlen(curve) != 44 || !hex32(json_string_value(json_object_get(c, "notifications"))) ||
+        (want_channel && !hex32(json_string_value(json_object_get(c, "channel")))))
+        abort();
+    json_decref(c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -67,7 +111,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(s, data + 1, size - 1);
     s[size - 1] = '\0';
-    if (data[0] & 1)
+    if (data[0] & 2)
+        user_data(s, data[0] & 4);
+    else if (data[0] & 1)
         letter(s, size - 1);
     else
         addr(s);

@@ -177,6 +177,12 @@ int bp_mailbox_account_read(struct bp_drive *d, bool all, bp_mailbox_cb cb, void
  * dismissal still happened); bp_drive_error() has the server's text. */
 int bp_mailbox_account_dismiss(struct bp_drive *d, const char *upto_hash, bool trim, int *trim_err);
 
+/* Dismisses one message: its hash (64 characters, BP_EINVAL otherwise)
+ * joins mailboxes.notifications.viewed unless already there, as the web
+ * client does for a message that is not the oldest, and the drive is
+ * written. BP_ENOENT if the account has no mailbox. */
+int bp_mailbox_account_dismiss_one(struct bp_drive *d, const char *hash);
+
 #ifdef __cplusplus
 }
 #endif

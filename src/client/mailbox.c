@@ -585,3 +585,28 @@ int bp_mailbox_account_dismiss(struct bp_drive *d, const char *upto_hash, bool t
         *trim_err = t;
     return 0;
 }
+
+int bp_mailbox_account_dismiss_one(struct bp_drive *d, const char *hash)
+{
+    json_t *box = notif_box(d);
+    const char *c = json_string_value(json_object_get(box, "channel"));
+    if (!hash || strlen(hash) != BP_CRYPTO_HASH_LEN)
+        return BP_EINVAL;
+    if (!c || !hex32(c, strlen(c)))
+        return BP_ENOENT;
+    json_t *viewed = json_object_get(box, "viewed");
+    if (!json_is_array(viewed)) {
+        viewed = json_array();
+        if (!viewed || json_object_set_new(box, "viewed", viewed))
+            return BP_ENOMEM;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(viewed, i, v) {
+        if (json_is_string(v) && strcmp(json_string_value(v), hash) == 0)
+            return 0;
+    }
+    if (json_array_append_new(viewed, json_string(hash)))
+        return BP_ENOMEM;
+    return bp_drive_save(d);
+}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <blindpad/crypto.h>
+#include <blindpad/contacts.h>
 #include <blindpad/mailbox.h>
 
 #include "vectors.h"
@@ -248,6 +249,75 @@ static void test_seal_open(void **state)
     json_decref(user);
 }
 
+/* contacts.h: what of a letter's user data goes into the drive's friends */
+static void test_contact_copy(void **state)
+{
+    const char *curve = "CuG5/Uc2sU4Llr6qrwR3i5mMetMpQcW+yifMTyf6oHg=";
+    const char *ed = "PfHCt20Hhbqf0ueguQzEq7A3Z2J4qIpOEdqOEjjQkYo=";
+    const char *hex = "0123456789abcdef0123456789abcdef";
+    json_t *u = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:{s:s}}", "curvePublic", curve, "notifications", hex,
+                          "channel", hex, "edPublic", ed, "displayName", "alice", "uid", "42", "avatar", 7,
+                          "extra", "x", "y");
+    int e = -1;
+    const char *why = NULL;
+    json_t *c = bp_contacts_user_copy(u, true, &e, &why);
+    assert_non_null(c);
+    assert_int_equal(e, 0);
+    /* known string members only: the number avatar and the unknown member are dropped */
+    assert_int_equal(json_object_size(c), 6);
+    assert_string_equal(json_string_value(json_object_get(c, "displayName")), "alice");
+    assert_null(json_object_get(c, "avatar"));
+    assert_null(json_object_get(c, "extra"));
+    json_decref(c);
+
+    /* an over-long name is dropped, the contact kept */
+    char *longname = malloc(BP_CONTACTS_NAME_MAX + 2);
+    memset(longname, 'n', BP_CONTACTS_NAME_MAX + 1);
+    longname[BP_CONTACTS_NAME_MAX + 1] = '\0';
+    json_object_set_new(u, "displayName", json_string(longname));
+    c = bp_contacts_user_copy(u, true, &e, NULL);
+    assert_non_null(c);
+    assert_null(json_object_get(c, "displayName"));
+    json_decref(c);
+    longname[BP_CONTACTS_NAME_MAX] = '\0';
+    json_object_set_new(u, "displayName", json_string(longname));
+    c = bp_contacts_user_copy(u, true, &e, NULL);
+    assert_int_equal(json_string_length(json_object_get(c, "displayName")), BP_CONTACTS_NAME_MAX);
+    json_decref(c);
+    free(longname);
+
+    /* required members: each missing or malformed one refuses the whole */
+    static const struct {
+        const char *key;
+        const char *bad; /* NULL: removed */
+    } cases[] = {{"curvePublic", NULL}, {"curvePublic", "short"}, {"notifications", NULL},
+                 {"notifications", "0123456789ABCDEF0123456789ABCDEF"}, {"channel", NULL},
+                 {"channel", "0123"}, {"edPublic", "not a key"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *v = json_deep_copy(u);
+        if (cases[i].bad)
+            json_object_set_new(v, cases[i].key, json_string(cases[i].bad));
+        else
+            json_object_del(v, cases[i].key);
+        why = NULL;
+        assert_null(bp_contacts_user_copy(v, true, &e, &why));
+        assert_int_equal(e, BP_EPROTO);
+        assert_non_null(why);
+        json_decref(v);
+    }
+    /* the chat channel is only required when asked for (an UNFRIEND's user data has none) */
+    json_object_del(u, "channel");
+    c = bp_contacts_user_copy(u, false, &e, NULL);
+    assert_non_null(c);
+    assert_null(json_object_get(c, "channel"));
+    json_decref(c);
+    json_t *notobj = json_string("x");
+    assert_null(bp_contacts_user_copy(notobj, false, &e, NULL));
+    assert_int_equal(e, BP_EPROTO);
+    json_decref(notobj);
+    json_decref(u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_make_text),
         cmocka_unit_test(test_vectors),
         cmocka_unit_test(test_seal_open),
+        cmocka_unit_test(test_contact_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
