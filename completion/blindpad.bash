@@ -5,7 +5,7 @@ _blindpad() {
     COMPREPLY=()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="register login passwd ls rm mail upload download new cat append edit watch share owners access link-info whoami logout help"
+    local commands="register login passwd ls rm mail contacts upload download new cat append edit watch share owners access link-info whoami logout help"
     local globals="--server --json --no-progress --quiet --help --version"
 
     # the command is the first word that is not a global option (or its argument)
@@ -40,6 +40,11 @@ _blindpad() {
                 COMPREPLY=($(compgen -W "send read" -- "$cur"))
             elif [[ $sub == read ]]; then
                 COMPREPLY=($(compgen -W "--all --delete $globals" -- "$cur"))
+            fi
+            return ;;
+        contacts)
+            if ((COMP_CWORD == i + 1)); then
+                COMPREPLY=($(compgen -W "list add accept decline rm" -- "$cur"))
             fi
             return ;;
         upload)

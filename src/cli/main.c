@@ -16,6 +16,7 @@
 #include "cli/cmd_pad.h"
 #include "cli/cmd_account.h"
 #include "cli/cmd_drive.h"
+#include "cli/cmd_contacts.h"
 #include "cli/cmd_mail.h"
 #include "cli/cmd_meta.h"
 
@@ -41,6 +42,8 @@ static const struct cli_cmd commands[] = {
     {"rm", "move a drive item to the trash (or remove/destroy it)", cli_usage_rm, cmd_rm},
     {"passwd", "change an account's password", cli_usage_passwd, cmd_passwd},
     {"mail", "send a message to an account, or read yours", cli_usage_mail, cmd_mail},
+    {"contacts", "list your contacts; add, accept, decline or remove one", cli_usage_contacts,
+     cmd_contacts},
     {"owners", "list or change who owns a document or file", cli_usage_owners, cmd_owners},
     {"access", "show or restrict who can open a document", cli_usage_access, cmd_access},
 };
