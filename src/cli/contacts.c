@@ -127,7 +127,9 @@ static int contacts_list(struct cli *cli)
     struct acct a;
     json_t *friends = NULL, *pending = NULL, *reqs = json_array();
     int rc = acct_open(cli, &a);
-    if (rc || !reqs)
+    if (!rc && !reqs)
+        rc = cli_fail(cli, CLI_LOCAL, "out of memory");
+    if (rc)
         goto out;
     struct bp_contacts_sync s;
     int e = bp_contacts_sync(a.d, &s);
@@ -212,7 +214,9 @@ static int contacts_answer(struct cli *cli, const char *who, bool accept)
     struct acct a;
     json_t *reqs = json_array(), *pick = NULL;
     int rc = acct_open(cli, &a);
-    if (rc || !reqs)
+    if (!rc && !reqs)
+        rc = cli_fail(cli, CLI_LOCAL, "out of memory");
+    if (rc)
         goto out;
     int e = bp_mailbox_account_read(a.d, false, collect_requests, reqs);
     if (e) {
