@@ -148,10 +148,10 @@ loadgen: $(LOADGEN)
 # bench/kfloor: the kernel's floor for S1, and sfloor: the floor for S4 (signed
 # writes) (bench/README.md, docs/PERFORMANCE.md).
 kfloor: $(BUILD)/kfloor $(BUILD)/sfloor
-$(BUILD)/kfloor: bench/kfloor/kfloor.c
+$(BUILD)/kfloor: bench/kfloor/kfloor.c bench/kfloor/floor.h
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $<
-$(BUILD)/sfloor: bench/kfloor/sfloor.c
+$(BUILD)/sfloor: bench/kfloor/sfloor.c bench/kfloor/floor.h
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
 $(LOADGEN): $(LOADGEN_OBJ)

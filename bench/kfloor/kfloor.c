@@ -43,14 +43,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#define FLOOR_PROG "kfloor"
+#include "floor.h"
+
 #define MAX_CONNS 20000
 #define BUF_MAX (256 * 1024)
-
-static void die(const char *what)
-{
-    fprintf(stderr, "kfloor: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
 
 static void pin(int cpu)
 {
@@ -61,44 +58,6 @@ static void pin(int cpu)
     CPU_SET(cpu, &s);
     if (sched_setaffinity(0, sizeof s, &s) < 0)
         die("sched_setaffinity");
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void nonblock_nodelay(int fd)
-{
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-}
-
-/* utime + stime of pid in clock ticks, split. */
-static int proc_cpu(pid_t pid, long long *ut, long long *st)
-{
-    char path[64], line[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(line, 1, sizeof line - 1, f);
-    fclose(f);
-    line[n] = '\0';
-    char *p = strrchr(line, ')');
-    if (!p)
-        return -1;
-    /* fields after ')': state(3) ... utime(14) stime(15) */
-    int field = 2;
-    for (p++; *p && field < 14; p++)
-        if (*p == ' ')
-            field++;
-    if (sscanf(p, " %lld %lld", ut, st) != 2)
-        return -1;
-    return 0;
 }
 
 /* The relay: every readable connection is read once and copied to the
@@ -217,20 +176,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "kfloor: bad arguments\n");
         return 2;
     }
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 4096) < 0 ||
-        getsockname(lfd, (struct sockaddr *)&a, &al) < 0)
-        die("listen");
+    raise_nofile();
+    struct sockaddr_in a;
     int ctl[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, ctl) < 0)
-        die("socketpair");
+    int lfd = floor_listen(&a, ctl);
     pid_t rp = fork();
     if (rp < 0)
         die("fork");
@@ -267,8 +216,7 @@ int main(int argc, char **argv)
         epoll_ctl(ep, EPOLL_CTL_ADD, fds[k], &ev);
     }
     long long u0, s0, u1, s1;
-    struct rusage cr0, cr1;
-    getrusage(RUSAGE_SELF, &cr0);
+    double c0 = self_cpu_s();
     if (proc_cpu(rp, &u0, &s0) < 0)
         die("proc");
     double t0 = now_s(), next = t0, end = t0 + duration;
@@ -309,14 +257,12 @@ int main(int argc, char **argv)
     double elapsed = now_s() - t0;
     if (proc_cpu(rp, &u1, &s1) < 0)
         die("proc");
-    getrusage(RUSAGE_SELF, &cr1);
+    double ccpu = self_cpu_s() - c0;
     close(ctl[0]);
     waitpid(rp, NULL, 0);
     double tick = (double)sysconf(_SC_CLK_TCK);
     double ru = (double)(u1 - u0) / tick, rs = (double)(s1 - s0) / tick;
     long long deliveries = sent * (users - 1);
-    double ccpu = (double)(cr1.ru_utime.tv_sec - cr0.ru_utime.tv_sec + cr1.ru_stime.tv_sec - cr0.ru_stime.tv_sec) +
-                  (double)(cr1.ru_utime.tv_usec - cr0.ru_utime.tv_usec + cr1.ru_stime.tv_usec - cr0.ru_stime.tv_usec) / 1e6;
     /* Loadgen's key names where the meaning is the same (compare.py reads
      * them); the relay is the "server". */
     long long delivered = (received - (ack ? sent * ACK_LEN : 0)) / size; /* whole messages that arrived */

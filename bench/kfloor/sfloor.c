@@ -52,31 +52,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#define FLOOR_PROG "sfloor"
+#include "floor.h"
+
 #define MAX_CONNS 20000
 #define MAX_WINDOW 256
 #define MAX_CONTENT 65536
 #define MAX_THREADS 64
-#define ACK_WORD 0u /* a frame of length 0 is an ACK */
-
-_Noreturn static void die(const char *what)
-{
-    fprintf(stderr, "sfloor: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void nonblock_nodelay(int fd)
-{
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-}
+#define ACK_WORD 0u           /* a frame of length 0 is an ACK: stored and relayed */
+#define NACK_WORD UINT32_MAX  /* refused (bad signature): not a length (> MAX_CONTENT) */
 
 /* "-1" or "" = every online CPU; else a taskset-style list ("0,1", "0-1").
  * Exits with status 2 on a bad list. */
@@ -131,26 +115,6 @@ static int cpus_allowed(void)
     return CPU_COUNT(&s);
 }
 
-static int proc_cpu(pid_t pid, long long *ut, long long *st)
-{
-    char path[64], line[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(line, 1, sizeof line - 1, f);
-    fclose(f);
-    line[n] = '\0';
-    char *p = strrchr(line, ')');
-    if (!p)
-        return -1;
-    int field = 2; /* fields after ')': state(3) ... utime(14) stime(15) */
-    for (p++; *p && field < 14; p++)
-        if (*p == ' ')
-            field++;
-    return sscanf(p, " %lld %lld", ut, st) == 2 ? 0 : -1;
-}
-
 /* ---- shared setup (made before the fork, so both sides have it) ---- */
 
 struct setup {
@@ -159,8 +123,15 @@ struct setup {
     uint8_t (*pk)[crypto_sign_PUBLICKEYBYTES];
     char **arena;            /* per channel: per contents of clen bytes each */
     uint32_t per;
+    uint32_t bad_every;      /* content j of a channel has a corrupted signature when
+                              * j % bad_every == bad_every - 1 (0: none) */
     const char *dir;
 };
+
+static bool is_bad(const struct setup *S, uint32_t j)
+{
+    return S->bad_every && j % S->bad_every == S->bad_every - 1;
+}
 
 /* Same payload shape as loadgen's presign(): base64(24-byte nonce) "|"
  * base64(ciphertext) of about --msg-size bytes, signed, base64 again. */
@@ -189,8 +160,10 @@ static void presign(struct setup *S, size_t msg_size, uint64_t total)
             sodium_bin2base64(payload + 33, ctb64 + 1, raw + 24, ctlen, sodium_base64_VARIANT_ORIGINAL);
             unsigned long long smlen;
             crypto_sign(sm, &smlen, (const uint8_t *)payload, S->plen, sk);
-            sodium_bin2base64(S->arena[c] + (size_t)i * S->clen, S->clen + 1, sm, (size_t)smlen,
-                              sodium_base64_VARIANT_ORIGINAL);
+            char *ct = S->arena[c] + (size_t)i * S->clen;
+            sodium_bin2base64(ct, S->clen + 1, sm, (size_t)smlen, sodium_base64_VARIANT_ORIGINAL);
+            if (is_bad(S, i))
+                ct[0] = ct[0] == 'A' ? 'B' : 'A'; /* still base64, no longer the signature */
         }
         sodium_memzero(sk, sizeof sk);
     }
@@ -212,7 +185,6 @@ struct rthread {
     struct rconn *conns; /* all of them; this thread owns channels t, t+T, ... */
     int *logs;
     int t;
-    unsigned long long rejected;
 };
 
 /* One read()'s worth of frames from conn k: check each, append the good ones
@@ -254,10 +226,8 @@ static void relay_read(struct rthread *R, int k)
             if (R->logs && writev(R->logs[c->ch], line, 2) != (ssize_t)n + 1)
                 die("append");
             iov[nio++] = (struct iovec){c->buf + off, 4 + (size_t)n};
-        } else {
-            R->rejected++;
         }
-        acks[nack++] = ACK_WORD;
+        acks[nack++] = ok ? ACK_WORD : NACK_WORD;
         off += 4 + (size_t)n;
     }
     if (nack && write(c->fd, acks, (size_t)nack * 4) != (ssize_t)nack * 4)
@@ -390,14 +360,25 @@ static double verify_rate(const struct setup *S, int nthreads)
 
 struct cconn {
     int fd, ch;
-    unsigned inflight;
-    size_t len;
-    uint8_t *buf;
+    size_t len;   /* bytes in buf */
+    uint8_t *buf; /* 4 + MAX_CONTENT */
 };
+
+/* Sends the next pre-signed content of c's channel as one frame (the
+ * contents are reused round robin once all were sent). Returns whether it
+ * was one of the corrupted ones (--bad-every). */
+static bool send_next(const struct setup *S, const struct cconn *c, uint32_t *next)
+{
+    uint32_t len = (uint32_t)S->clen, j = next[c->ch]++ % S->per;
+    struct iovec v[2] = {{&len, 4}, {S->arena[c->ch] + (size_t)j * S->clen, S->clen}};
+    if (writev(c->fd, v, 2) != (ssize_t)(4 + S->clen))
+        die("client write");
+    return is_bad(S, j);
+}
 
 int main(int argc, char **argv)
 {
-    int channels = 50, users = 2, window = 16, client_cpu = 0;
+    int channels = 50, users = 2, window = 16, client_cpu = 0, bad_every = 0;
     long long messages = 60000;
     size_t msg_size = 1024;
     double duration = 10;
@@ -405,7 +386,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"channels", 1, 0, 'c'}, {"users", 1, 0, 'u'}, {"msg-size", 1, 0, 'm'}, {"window", 1, 0, 'w'},
         {"messages", 1, 0, 'n'}, {"duration", 1, 0, 'd'}, {"relay-cpus", 1, 0, 'R'}, {"client-cpu", 1, 0, 'C'},
-        {"append", 1, 0, 'P'}, {"help", 0, 0, 'h'},
+        {"append", 1, 0, 'P'}, {"bad-every", 1, 0, 'B'}, {"help", 0, 0, 'h'},
         /* loadgen's options that bench/compare.sh passes and that do not apply */
         {"scenario", 1, 0, 'x'}, {"url", 1, 0, 'x'}, {"server-pid", 1, 0, 'x'}, {"seed", 1, 0, 'x'},
         {"quiet", 0, 0, 'x'}, {0, 0, 0, 0}};
@@ -421,41 +402,33 @@ int main(int argc, char **argv)
         case 'R': relay_cpus = optarg; break;
         case 'C': client_cpu = atoi(optarg); break;
         case 'P': dir = optarg; break;
+        case 'B': bad_every = atoi(optarg); break;
         case 'x': break;
         default:
             fprintf(stderr, "usage: sfloor [--channels C] [--users U] [--msg-size BYTES] [--window W]\n"
                             "              [--messages N] [--duration S] [--relay-cpus LIST|-1] [--client-cpu N]\n"
-                            "              [--append DIR]\n");
+                            "              [--append DIR] [--bad-every N]\n");
             return o == 'h' ? 0 : 2;
         }
     }
     int nconns = channels * users;
     if (channels < 1 || users < 2 || nconns > MAX_CONNS || window < 1 || window > MAX_WINDOW || messages < 1 ||
-        msg_size < 40 || msg_size > MAX_CONTENT / 2 || duration <= 0) {
+        msg_size < 40 || msg_size > MAX_CONTENT / 2 || duration <= 0 || bad_every < 0) {
         fprintf(stderr, "sfloor: bad arguments\n");
         return 2;
     }
     if (sodium_init() < 0)
         return 1;
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    raise_nofile();
     cpu_set_t relay_set;
     parse_cpus(relay_cpus, &relay_set); /* before anything else: a bad list fails here, once */
-    struct setup S = {.channels = channels, .users = users, .nconns = nconns, .window = window, .dir = dir};
+    struct setup S = {.channels = channels, .users = users, .nconns = nconns, .window = window,
+                      .bad_every = (uint32_t)bad_every, .dir = dir};
     presign(&S, msg_size, (uint64_t)messages);
 
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 4096) < 0 ||
-        getsockname(lfd, (struct sockaddr *)&a, &al) < 0)
-        die("listen");
+    struct sockaddr_in a;
     int ctl[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, ctl) < 0)
-        die("socketpair");
+    int lfd = floor_listen(&a, ctl);
     pid_t rp = fork();
     if (rp < 0)
         die("fork");
@@ -502,34 +475,23 @@ int main(int argc, char **argv)
         epoll_ctl(ep, EPOLL_CTL_ADD, cs[k].fd, &ev);
     }
     long long u0, s0, u1, s1;
-    struct rusage cr0, cr1;
-    getrusage(RUSAGE_SELF, &cr0);
+    double c0 = self_cpu_s();
     if (proc_cpu(rp, &u0, &s0) < 0)
         die("proc");
     double t0 = now_s(), end = t0 + duration, t_done = 0;
-    long long sent = 0, acked = 0, delivered = 0;
+    long long sent = 0, acked = 0, rejected = 0, bad_sent = 0, delivered = 0;
     bool sending = true;
-    /* send(k): the next pre-signed content of k's channel, as one frame */
-#define SEND(k)                                                                                         \
-    do {                                                                                                \
-        struct cconn *c_ = &cs[(k)];                                                                    \
-        uint32_t len_ = (uint32_t)S.clen;                                                               \
-        struct iovec v_[2] = {{&len_, 4},                                                               \
-                              {S.arena[c_->ch] + (size_t)(next[c_->ch]++ % S.per) * S.clen, S.clen}};  \
-        if (writev(c_->fd, v_, 2) != (ssize_t)(4 + S.clen))                                             \
-            die("client write");                                                                        \
-        c_->inflight++;                                                                                 \
-        sent++;                                                                                         \
-    } while (0)
     for (int w = 0; w < window; w++)
-        for (int k = 0; k < nconns && sent < messages; k++)
-            SEND(k);
+        for (int k = 0; k < nconns && sent < messages; k++) {
+            bad_sent += send_next(&S, &cs[k], next);
+            sent++;
+        }
     struct epoll_event evs[256];
     for (;;) {
         double t = now_s();
         if (sending && (t >= end || sent >= messages))
             sending = false;
-        if (!sending && acked >= sent && delivered >= acked * (users - 1)) {
+        if (!sending && acked >= sent && delivered >= (acked - rejected) * (users - 1)) {
             t_done = t;
             break;
         }
@@ -548,12 +510,14 @@ int main(int argc, char **argv)
                 while (c->len - off >= 4) {
                     uint32_t len;
                     memcpy(&len, c->buf + off, 4);
-                    if (len == ACK_WORD) {
+                    if (len == ACK_WORD || len == NACK_WORD) {
                         off += 4;
                         acked++;
-                        c->inflight--;
-                        if (sending && sent < messages)
-                            SEND(k);
+                        rejected += len == NACK_WORD;
+                        if (sending && sent < messages) {
+                            bad_sent += send_next(&S, c, next);
+                            sent++;
+                        }
                         continue;
                     }
                     if (c->len - off < 4 + (size_t)len)
@@ -571,7 +535,7 @@ int main(int argc, char **argv)
     double elapsed = t_done - t0;
     if (proc_cpu(rp, &u1, &s1) < 0)
         die("proc");
-    getrusage(RUSAGE_SELF, &cr1);
+    double ccpu = self_cpu_s() - c0;
     close(ctl[0]);
     waitpid(rp, NULL, 0);
     /* The raw limit, measured like loadgen: on every CPU, best of 3. */
@@ -584,21 +548,20 @@ int main(int argc, char **argv)
     }
     double tick = (double)sysconf(_SC_CLK_TCK);
     double ru = (double)(u1 - u0) / tick, rs = (double)(s1 - s0) / tick;
-    double ccpu = (double)(cr1.ru_utime.tv_sec - cr0.ru_utime.tv_sec + cr1.ru_stime.tv_sec - cr0.ru_stime.tv_sec) +
-                  (double)(cr1.ru_utime.tv_usec - cr0.ru_utime.tv_usec + cr1.ru_stime.tv_usec - cr0.ru_stime.tv_usec) / 1e6;
-    long long want_deliv = acked * (users - 1);
+    long long want_deliv = (acked - rejected) * (users - 1);
     printf("{\"scenario\":\"s4\",\"title\":\"signature floor: decode, check, append, ACK, deliver; a thread per CPU, no hand-off\","
            "\"params\":{\"channels\":%d,\"users\":%d,\"window\":%d,\"messages\":%lld,\"content_bytes\":%zu,"
            "\"relay_cpus\":\"%s\",\"append\":%s},"
-           "\"messages\":{\"sent\":%lld,\"acked\":%lld,\"deliveries\":%lld,\"deliveries_expected\":%lld},"
-           "\"signed\":{\"accepted_per_s\":%.1f,\"rejected\":0,\"verify_detached_per_s_1_thread\":%.1f,"
+           "\"messages\":{\"sent\":%lld,\"bad_sent\":%lld,\"acked\":%lld,\"deliveries\":%lld,\"deliveries_expected\":%lld},"
+           "\"signed\":{\"accepted_per_s\":%.1f,\"rejected\":%lld,\"verify_detached_per_s_1_thread\":%.1f,"
            "\"verify_detached_per_s_2_threads\":%.1f,\"verify_cpus_available\":%ld},"
            "\"rates\":{\"measured_s\":%.3f},"
            "\"server\":{\"pids\":[%d],\"cpu_s\":%.2f,\"user_s\":%.2f,\"sys_s\":%.2f,"
            "\"cpu_percent_core\":%.1f,\"cpu_us_per_delivered_msg\":%.3f},"
            "\"generator\":{\"cpu_percent_core\":%.1f}}\n",
-           channels, users, window, messages, S.clen, relay_cpus, dir ? "true" : "false", sent, acked, delivered,
-           want_deliv, (double)acked / elapsed, v1, v2, sysconf(_SC_NPROCESSORS_ONLN), elapsed, (int)rp, ru + rs, ru,
+           channels, users, window, messages, S.clen, relay_cpus, dir ? "true" : "false", sent, bad_sent, acked, delivered,
+           want_deliv, (double)(acked - rejected) / elapsed, rejected, v1, v2, sysconf(_SC_NPROCESSORS_ONLN), elapsed, (int)rp, ru + rs, ru,
            rs, 100.0 * (ru + rs) / elapsed, delivered ? (ru + rs) * 1e6 / (double)delivered : 0.0, 100.0 * ccpu / elapsed);
-    return acked == sent && delivered == want_deliv ? 0 : 1;
+    /* exactly the corrupted messages refused, every other one delivered */
+    return acked == sent && rejected == bad_sent && delivered == want_deliv ? 0 : 1;
 }
