@@ -82,7 +82,7 @@ int bp_contacts_list(struct bp_drive *d, json_t **friends, json_t **pending);
 /* Asks the owner of address `to` (same server as the drive) to become a
  * contact: records friends_pending, writes the drive, sends the request.
  * BP_EEXIST: already a contact, or a request is pending; BP_EINVAL: it is
- * the account's own address. The account's mailbox is made first if it has
+ * the account's own address; BP_ECORRUPT: the drive has no curve key. The account's mailbox is made first if it has
  * none (the answer comes there). */
 int bp_contacts_request(struct bp_drive *d, const struct bp_mailbox_addr *to);
 

@@ -24,6 +24,10 @@ int cli_drive_session(struct cli *cli, struct cli_account_session *out);
 void cli_drive_session_free(struct cli_account_session *as);
 /* Opens the session's drive; 0 or an exit code after printing why. */
 int cli_drive_open(struct cli *cli, struct cli_account_session *as, struct bp_drive **out);
+/* Prints "what: why" for bp_err e of an operation on drive d (d may be
+ * NULL): the drive's error text, else its connection's, else
+ * bp_strerror(e); a network failure as cli_fail_net. Returns the exit code. */
+int cli_fail_drive(struct cli *cli, struct bp_drive *d, int e, const char *what);
 /* After `upload`/`new`: when the session is an account on cli->server, adds
  * link to its drive (root) and pins it; otherwise does nothing. Failures are
  * notes on stderr (the upload itself worked). title NULL: "<type> - date";

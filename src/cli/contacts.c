@@ -3,7 +3,7 @@
  * kept in the account's drive as CryptPad's web client keeps them, the
  * requests and answers going through the mailboxes (libblindpad's
  * contacts.h has the protocol). Needs a logged-in account. */
-#include <getopt.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,19 +43,8 @@ const char cli_usage_contacts[] =
     "--json: list prints {ok, applied: {accepted, declined, removed, crossed},\n"
     "contacts: [{curvePublic, displayName, edPublic, notifications, channel}],\n"
     "pending: [{curvePublic, time}], requests: [{hash, curvePublic, displayName,\n"
-    "time}]}; the others print {ok, curvePublic}.\n";
-
-static int fail_drive(struct cli *cli, struct bp_drive *d, int e, const char *what)
-{
-    const char *t = d && bp_drive_error(d)[0] ? bp_drive_error(d) : "";
-    if (!t[0] && d)
-        t = bp_client_error(bp_drive_client(d));
-    if (!t[0])
-        t = bp_strerror(e);
-    if (e == BP_ENET || e == BP_ETIMEOUT)
-        return cli_fail_net(cli, cli->server, t);
-    return cli_fail(cli, cli_exit_for(e), "%s: %s", what, t);
-}
+    "time}]}; add prints {ok, curvePublic, mailbox}, accept and decline {ok,\n"
+    "curvePublic}, rm {ok, curvePublic, told}.\n";
 
 /* The friend requests waiting in the mailbox: [{hash, author, time, name,
  * json}] (copies: the messages are borrowed during the read only). */
@@ -92,7 +81,7 @@ static int acct_open(struct cli *cli, struct acct *a)
     bool created = false;
     int e = bp_mailbox_account_init(a->d, chan, &created);
     if (e)
-        return fail_drive(cli, a->d, e, "cannot open your mailbox");
+        return cli_fail_drive(cli, a->d, e, "cannot open your mailbox");
     if (created)
         cli_note(cli, "your drive had no mailbox: made one (`blindpad whoami` prints its address)");
     return 0;
@@ -134,14 +123,14 @@ static int contacts_list(struct cli *cli)
     struct bp_contacts_sync s;
     int e = bp_contacts_sync(a.d, &s);
     if (e) {
-        rc = fail_drive(cli, a.d, e, "cannot apply the answers in your mailbox");
+        rc = cli_fail_drive(cli, a.d, e, "cannot apply the answers in your mailbox");
         goto out;
     }
     e = bp_contacts_list(a.d, &friends, &pending);
     if (!e)
         e = bp_mailbox_account_read(a.d, false, collect_requests, reqs);
     if (e) {
-        rc = fail_drive(cli, a.d, e, "cannot read your contacts");
+        rc = cli_fail_drive(cli, a.d, e, "cannot read your contacts");
         goto out;
     }
     if (cli->json) {
@@ -220,7 +209,7 @@ static int contacts_answer(struct cli *cli, const char *who, bool accept)
         goto out;
     int e = bp_mailbox_account_read(a.d, false, collect_requests, reqs);
     if (e) {
-        rc = fail_drive(cli, a.d, e, "cannot read your mailbox");
+        rc = cli_fail_drive(cli, a.d, e, "cannot read your mailbox");
         goto out;
     }
     size_t i;
@@ -254,7 +243,7 @@ static int contacts_answer(struct cli *cli, const char *who, bool accept)
         goto out;
     }
     if (e) {
-        rc = fail_drive(cli, a.d, e, accept ? "cannot accept the request" : "cannot decline the request");
+        rc = cli_fail_drive(cli, a.d, e, accept ? "cannot accept the request" : "cannot decline the request");
         goto out;
     }
     if (cli->json)
@@ -292,11 +281,13 @@ static int contacts_add(struct cli *cli, const char *addr)
         goto out;
     }
     if (e) {
-        rc = fail_drive(cli, a.d, e, "cannot send the request");
+        rc = cli_fail_drive(cli, a.d, e, "cannot send the request");
         goto out;
     }
+    char key[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+    sodium_bin2base64(key, sizeof key, to.curve_public, 32, sodium_base64_VARIANT_ORIGINAL);
     if (cli->json)
-        cli_json_out(json_pack("{s:b, s:s}", "ok", 1, "mailbox", to.channel));
+        cli_json_out(json_pack("{s:b, s:s, s:s}", "ok", 1, "curvePublic", key, "mailbox", to.channel));
     else
         printf("request sent; `blindpad contacts` shows when it is answered.\n");
 out:
@@ -314,7 +305,7 @@ static int contacts_rm(struct cli *cli, const char *who)
         goto out;
     int e = bp_contacts_list(a.d, &friends, NULL);
     if (e) {
-        rc = fail_drive(cli, a.d, e, "cannot read your contacts");
+        rc = cli_fail_drive(cli, a.d, e, "cannot read your contacts");
         goto out;
     }
     const char *k;
@@ -335,7 +326,7 @@ static int contacts_rm(struct cli *cli, const char *who)
     int letter = 0;
     e = bp_contacts_remove(a.d, key, &letter);
     if (e) {
-        rc = fail_drive(cli, a.d, e, "cannot remove the contact");
+        rc = cli_fail_drive(cli, a.d, e, "cannot remove the contact");
         goto out;
     }
     if (letter)
@@ -355,6 +346,9 @@ int cmd_contacts(struct cli *cli, int argc, char **argv)
     const char *sub = argc >= 2 ? argv[1] : "list";
     if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0)
         return cli_help(cli_usage_contacts);
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return cli_help(cli_usage_contacts);
     int nargs = argc >= 2 ? argc - 2 : 0;
     if (strcmp(sub, "list") == 0) {
         if (nargs)

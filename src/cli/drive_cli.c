@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <blindpad/client.h>
 #include <blindpad/err.h>
 
 #include "cli/cmd_drive.h"
@@ -90,6 +91,18 @@ void cli_drive_session_free(struct cli_account_session *as)
 {
     cli_session_free(as->s);
     sodium_memzero(as, sizeof *as);
+}
+
+int cli_fail_drive(struct cli *cli, struct bp_drive *d, int e, const char *what)
+{
+    const char *t = d ? bp_drive_error(d) : "";
+    if (!t[0] && d)
+        t = bp_client_error(bp_drive_client(d));
+    if (!t[0])
+        t = bp_strerror(e);
+    if (e == BP_ENET || e == BP_ETIMEOUT)
+        return cli_fail_net(cli, cli->server, t);
+    return cli_fail(cli, cli_exit_for(e), "%s: %s", what, t);
 }
 
 int cli_drive_open(struct cli *cli, struct cli_account_session *as, struct bp_drive **out)

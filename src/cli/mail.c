@@ -47,14 +47,6 @@ const char cli_usage_mail[] =
     "for read. The web client shows blindpad's messages in its notifications as\n"
     "\"BLINDPAD_MESSAGE - {...}\".\n";
 
-static int fail_drive(struct cli *cli, struct bp_drive *d, int e, const char *what)
-{
-    const char *t = d && bp_drive_error(d)[0] ? bp_drive_error(d) : bp_strerror(e);
-    if (e == BP_ENET || e == BP_ETIMEOUT)
-        return cli_fail_net(cli, cli->server, t);
-    return cli_fail(cli, cli_exit_for(e), "%s: %s", what, t);
-}
-
 int cli_mail_address(struct cli *cli, struct bp_drive *d, char *out, size_t cap)
 {
     size_t len;
@@ -346,18 +338,14 @@ static int mail_read(struct cli *cli, int argc, char **argv)
         goto out;
     e = bp_mailbox_account_init(d, chan, &created);
     if (e) {
-        rc = fail_drive(cli, d, e, "cannot open your mailbox");
+        rc = cli_fail_drive(cli, d, e, "cannot open your mailbox");
         goto out;
     }
     if (created)
         cli_note(cli, "your drive had no mailbox: made one (`blindpad whoami` prints its address)");
     e = bp_mailbox_account_read(d, all, collect, &l);
     if (e) {
-        const char *t = bp_client_error(bp_drive_client(d));
-        if (e == BP_ENET || e == BP_ETIMEOUT)
-            rc = cli_fail_net(cli, cli->server, t);
-        else
-            rc = cli_fail(cli, cli_exit_for(e), "cannot read your mailbox: %s", t[0] ? t : bp_strerror(e));
+        rc = cli_fail_drive(cli, d, e, "cannot read your mailbox");
         goto out;
     }
     size_t n = json_array_size(l.msgs);
@@ -367,7 +355,7 @@ static int mail_read(struct cli *cli, int argc, char **argv)
         const char *newest = json_string_value(json_object_get(json_array_get(l.msgs, n - 1), "hash"));
         e = bp_mailbox_account_dismiss(d, newest, true, &trim_err);
         if (e) {
-            rc = fail_drive(cli, d, e, "cannot dismiss the messages");
+            rc = cli_fail_drive(cli, d, e, "cannot dismiss the messages");
             goto out;
         }
         deleted = true;

@@ -22,22 +22,26 @@
 #include <blindpad/err.h>
 #include <blindpad/mailbox.h>
 
+#include "common/clock.h"
+
 static bool hex32(const char *s)
 {
     return s && strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
 }
 
-/* A b64 (original alphabet) 32-byte key. */
+/* A 32-byte key in the padded 44-character base64 the drive keys friends
+ * by (another spelling of the same key would be another entry). */
 static bool key32(const char *s, unsigned char out[32])
 {
     unsigned char tmp[32];
-    size_t n = 0;
-    if (!s || strlen(s) != 44 ||
-        sodium_base642bin(tmp, sizeof tmp, s, 44, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 || n != 32)
-        return false;
-    if (out)
-        memcpy(out, tmp, 32);
-    return true;
+    return s && strlen(s) == 44 && bp_crypto_b64_key(s, out ? out : tmp, 32) == 0;
+}
+
+/* The account's own curvePublic as the drive holds it, or NULL. */
+static const char *my_curve(struct bp_drive *d)
+{
+    const char *k = json_string_value(json_object_get(bp_drive_doc(d), "curvePublic"));
+    return key32(k, NULL) ? k : NULL;
 }
 
 json_t *bp_contacts_user_copy(const json_t *user, bool want_channel, int *err, const char **why)
@@ -103,12 +107,6 @@ static json_t *child(struct bp_drive *d, const char *key)
     return o;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Seals {type, content} for their key and writes it to their mailbox, as
  * the web client's Mailbox.sendTo: content.user (the account's user data
@@ -185,20 +183,15 @@ int bp_contacts_list(struct bp_drive *d, json_t **friends, json_t **pending)
 
 int bp_contacts_request(struct bp_drive *d, const struct bp_mailbox_addr *to)
 {
-    unsigned char *sk = sodium_malloc(32);
-    unsigned char pk[32];
-    if (!sk)
-        return BP_ENOMEM;
-    int e = bp_mailbox_account_keys(d, sk, pk);
-    sodium_free(sk);
-    if (e)
-        return e;
-    if (sodium_memcmp(pk, to->curve_public, 32) == 0)
-        return BP_EINVAL;
+    const char *me = my_curve(d);
+    if (!me)
+        return BP_ECORRUPT;
     char key[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
     sodium_bin2base64(key, sizeof key, to->curve_public, 32, sodium_base64_VARIANT_ORIGINAL);
+    if (strcmp(key, me) == 0)
+        return BP_EINVAL;
     char mine[33];
-    e = bp_mailbox_account_init(d, mine, NULL); /* the answer comes there */
+    int e = bp_mailbox_account_init(d, mine, NULL); /* the answer comes there */
     /* Answers already waiting are applied (or dropped as answering nothing)
      * first: an old decline from them must not be taken for the answer to
      * this request. */
@@ -220,7 +213,7 @@ int bp_contacts_request(struct bp_drive *d, const struct bp_mailbox_addr *to)
     char chan[33];
     randombytes_buf(rnd, sizeof rnd);
     sodium_bin2hex(chan, sizeof chan, rnd, sizeof rnd);
-    json_t *rec = json_pack("{s:I, s:s, s:s}", "time", (json_int_t)now_ms(), "channel", to->channel,
+    json_t *rec = json_pack("{s:I, s:s, s:s}", "time", (json_int_t)clock_wall_ms(), "channel", to->channel,
                             "curvePublic", key);
     if (json_object_set_new(user, "channel", json_string(chan)) || !rec ||
         json_object_set_new(pending, key, rec)) {
@@ -235,7 +228,7 @@ int bp_contacts_request(struct bp_drive *d, const struct bp_mailbox_addr *to)
     else
         json_decref(user);
     if (e) {
-        json_object_del(pending, key);
+        json_object_del(child(d, "friends_pending"), key);
         bp_drive_save(d); /* best effort: the request did not go out */
     }
     return e;
@@ -314,25 +307,17 @@ int bp_contacts_remove(struct bp_drive *d, const char *curve_public, int *letter
     if (!curve_public || strcmp(curve_public, "me") == 0 || !json_is_object(f) || !key32(curve_public, their))
         return BP_ENOENT;
     const char *notif = json_string_value(json_object_get(f, "notifications"));
+    const char *me = my_curve(d);
     int le = BP_ENOENT; /* no mailbox to tell */
-    if (hex32(notif)) {
-        unsigned char *sk = sodium_malloc(32);
-        unsigned char pk[32];
-        char mine[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-        le = sk ? bp_mailbox_account_keys(d, sk, pk) : BP_ENOMEM;
-        sodium_free(sk);
-        if (!le) {
-            sodium_bin2base64(mine, sizeof mine, pk, 32, sodium_base64_VARIANT_ORIGINAL);
-            char to[33];
-            memcpy(to, notif, 33);
-            le = send_letter(d, BP_CONTACTS_UNFRIEND, json_pack("{s:s}", "curvePublic", mine), to, their);
-        }
+    if (hex32(notif) && me) {
+        char to[33];
+        memcpy(to, notif, 33);
+        le = send_letter(d, BP_CONTACTS_UNFRIEND, json_pack("{s:s}", "curvePublic", me), to, their);
     }
     if (letter_err)
         *letter_err = le;
-    /* friends may have moved while the letter went out: look it up again */
-    json_object_del(child(d, "friends"), curve_public);
-    json_object_del(child(d, "friends_pending"), curve_public);
+    json_object_del(friends, curve_public);
+    json_object_del(pending, curve_public);
     return bp_drive_save(d);
 }
 

@@ -20,6 +20,8 @@
 #include <blindpad/login.h>
 #include <blindpad/pad.h>
 
+#include "common/clock.h"
+
 struct bp_drive {
     struct bp_pad *pad;
     json_t *doc;          /* the whole listmap object (our copy) */
@@ -393,12 +395,6 @@ static int save(struct bp_drive *d)
 
 int bp_drive_save(struct bp_drive *d) { return save(d); }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The relative href ("/code/#/2/...") of a full URL or of an href. */
 static const char *relative(const char *link)
@@ -438,7 +434,7 @@ int bp_drive_add(struct bp_drive *d, const char *link, const char *title, const 
         return BP_EINVAL;
     if (find_by_channel(d, chan))
         return 0;
-    int64_t t = now_ms();
+    int64_t t = clock_wall_ms();
     json_t *ent = json_pack("{s:s, s:s, s:I, s:I, s:s}", view ? "roHref" : "href", relative(link),
                             "title", title ? title : "", "atime", (json_int_t)t, "ctime",
                             (json_int_t)t, "channel", chan);

@@ -371,6 +371,14 @@ static json_t *notif_box(struct bp_drive *d)
     return json_object_get(json_object_get(bp_drive_doc(d), "mailboxes"), "notifications");
 }
 
+/* The notifications mailbox's channel (32 hex), or NULL when the drive has
+ * none (or a malformed one). Borrowed from the drive document. */
+static const char *notif_channel(struct bp_drive *d)
+{
+    const char *c = json_string_value(json_object_get(notif_box(d), "channel"));
+    return c && hex32(c, strlen(c)) ? c : NULL;
+}
+
 static const char *doc_str(struct bp_drive *d, const char *k)
 {
     return json_string_value(json_object_get(bp_drive_doc(d), k));
@@ -400,9 +408,8 @@ int bp_mailbox_account_init(struct bp_drive *d, char channel[33], bool *created)
 {
     if (created)
         *created = false;
-    json_t *box = notif_box(d);
-    const char *c = json_string_value(json_object_get(box, "channel"));
-    if (c && hex32(c, strlen(c))) {
+    const char *c = notif_channel(d);
+    if (c) {
         memcpy(channel, c, 33);
         return 0;
     }
@@ -493,8 +500,8 @@ int bp_mailbox_account_address(struct bp_drive *d, const char *origin, char *out
 int bp_mailbox_account_read(struct bp_drive *d, bool all, bp_mailbox_cb cb, void *ud)
 {
     json_t *box = notif_box(d);
-    const char *chan = json_string_value(json_object_get(box, "channel"));
-    if (!chan || !hex32(chan, strlen(chan)))
+    const char *chan = notif_channel(d);
+    if (!chan)
         return BP_ENOENT;
     unsigned char *sk = sodium_malloc(32);
     unsigned char pk[32];
@@ -532,10 +539,10 @@ int bp_mailbox_account_dismiss(struct bp_drive *d, const char *upto_hash, bool t
     if (trim_err)
         *trim_err = 0;
     json_t *box = notif_box(d);
-    const char *c = json_string_value(json_object_get(box, "channel"));
+    const char *c = notif_channel(d);
     if (!upto_hash || strlen(upto_hash) != BP_CRYPTO_HASH_LEN)
         return BP_EINVAL;
-    if (!c || !hex32(c, strlen(c)))
+    if (!c)
         return BP_ENOENT;
     char chan[33];
     memcpy(chan, c, 33);
@@ -589,10 +596,9 @@ int bp_mailbox_account_dismiss(struct bp_drive *d, const char *upto_hash, bool t
 int bp_mailbox_account_dismiss_one(struct bp_drive *d, const char *hash)
 {
     json_t *box = notif_box(d);
-    const char *c = json_string_value(json_object_get(box, "channel"));
     if (!hash || strlen(hash) != BP_CRYPTO_HASH_LEN)
         return BP_EINVAL;
-    if (!c || !hex32(c, strlen(c)))
+    if (!notif_channel(d))
         return BP_ENOENT;
     json_t *viewed = json_object_get(box, "viewed");
     if (!json_is_array(viewed)) {

@@ -12,8 +12,8 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const nacl = require('tweetnacl');
-const { startServer, cliSandbox, Client, ROOT } = require('./lib.js');
-const { Crypto, openPad } = require(path.join(ROOT, 'tests/conformance/lib/realstack.js'));
+const { startServer, cliSandbox, Client, readDrive, registerAccounts, ROOT } = require('./lib.js');
+const { Crypto } = require(path.join(ROOT, 'tests/conformance/lib/realstack.js'));
 const { Rpc, pinHash } = require(path.join(ROOT, 'tests/conformance/lib/api.js'));
 
 const A = cliSandbox('bp-contacts-a-');
@@ -23,12 +23,7 @@ let srv;
 const who = {}; // name -> {addr, mailbox, curve}
 
 const b64FromUrl = (s) => { s = s.replace(/-/g, '/'); return s + '='.repeat((4 - (s.length % 4)) % 4); };
-async function jsDrive(cli) {
-    const keys = Crypto.createEditCryptor2(cli.session().userHash.split('/')[4]);
-    keys.channel = Buffer.from(keys.chanId.replace(/-/g, '/'), 'base64').toString('hex');
-    const pad = await openPad(srv.url, keys);
-    try { return { doc: JSON.parse(pad.authDoc()), channel: keys.channel }; } finally { pad.stop(); }
-}
+const jsDrive = (cli) => readDrive(srv.url, cli.session().userHash);
 async function letters(chan) {
     const c = await Client.connect(srv.url);
     try { await c.join(chan); return (await c.history(chan)).map((m) => m[4]).filter((m) => typeof m === 'string'); } finally { c.close(); }
@@ -59,11 +54,9 @@ const list = async (cli) => {
 
 test.before(async () => {
     srv = await startServer({ args: ['--sandbox-port', '0'] });
+    await registerAccounts(srv, [[A, 'alice'], [B, 'bob'], [C, 'carol']]);
     for (const [cli, name] of [[A, 'alice'], [B, 'bob'], [C, 'carol']]) {
-        cli.server = `http://127.0.0.1:${srv.port}`;
-        let r = await cli.run(['register', name], { password: `${name}-password` });
-        assert.equal(r.code, 0, r.stderr);
-        r = await cli.run(['--json', 'whoami']);
+        const r = await cli.run(['--json', 'whoami']);
         assert.equal(r.code, 0, r.stderr);
         const addr = JSON.parse(r.stdout).address;
         const m = /\/#\/mailbox\/([0-9a-f]{32})\/([A-Za-z0-9+\-]{43})$/.exec(addr);
@@ -80,8 +73,9 @@ let chat; // the chat channel A proposed to B
 test('a request is recorded as pending and sealed as the web client sends one', async () => {
     let j = await list(A);
     assert.deepEqual([j.contacts, j.pending, j.requests], [[], [], []]);
-    const r = await A.run(['contacts', 'add', who.bob.addr]);
+    const r = await A.run(['--json', 'contacts', 'add', who.bob.addr]);
     assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { ok: true, curvePublic: who.bob.curve, mailbox: who.bob.mailbox });
     // again: refused, nothing sent twice
     const again = await A.run(['contacts', 'add', who.bob.addr]);
     assert.equal(again.code, 1);
@@ -232,6 +226,26 @@ test('a request to someone who already asked you is accepted at once (crossed re
     assert.equal(ca, ac);
 });
 
+test('a malformed request (no mailbox to answer to) is listed but cannot be accepted; nothing changes', async () => {
+    const before = (await jsDrive(A)).doc;
+    const kp = nacl.box.keyPair();
+    const pub = Buffer.from(kp.publicKey).toString('base64');
+    const enc = Crypto.Mailbox.createEncryptor({ curvePublic: pub, curvePrivate: Buffer.from(kp.secretKey).toString('base64') });
+    const user = { channel: Buffer.from(nacl.randomBytes(16)).toString('hex'), displayName: 'no-mailbox', curvePublic: pub };
+    await writePrivate(who.alice.mailbox, enc.encrypt(JSON.stringify({ type: 'FRIEND_REQUEST', content: { user } }), who.alice.curve));
+    let j = await list(A);
+    assert.deepEqual(j.requests.map((r) => r.curvePublic), [pub]);
+    const r = await A.run(['contacts', 'accept', 'no-mailbox']);
+    assert.equal(r.code, 7);
+    assert.match(r.stderr, /malformed/);
+    const after = (await jsDrive(A)).doc;
+    assert.deepEqual(after.friends, before.friends);
+    assert.deepEqual(after.friends_pending, before.friends_pending);
+    j = await list(A); // still listed, still only carol as a contact
+    assert.deepEqual(j.requests.map((x) => x.curvePublic), [pub]);
+    assert.deepEqual(j.contacts.map((c) => c.curvePublic), [who.carol.curve]);
+});
+
 test('bad input: not an address, your own address, no session', async () => {
     let r = await A.run(['contacts', 'add', 'not-an-address']);
     assert.equal(r.code, 1);
@@ -241,6 +255,9 @@ test('bad input: not an address, your own address, no session', async () => {
     assert.match(r.stderr, /your own address/);
     r = await A.run(['contacts', 'frobnicate']);
     assert.equal(r.code, 1);
+    r = await A.run(['contacts', 'add', '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /usage: blindpad contacts/);
     const anon = cliSandbox('bp-contacts-anon-');
     anon.server = A.server;
     try {

@@ -10,24 +10,14 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const nacl = require('tweetnacl');
-const { startServer, cliSandbox, ROOT } = require('./lib.js');
-const { Crypto, openPad } = require(path.join(ROOT, 'tests/conformance/lib/realstack.js'));
+const { startServer, cliSandbox, driveKeys, readDrive, ROOT } = require('./lib.js');
 const { Rpc, pinHash } = require(path.join(ROOT, 'tests/conformance/lib/api.js'));
 
 const cli = cliSandbox('bp-cli-drive-');
 const { tmp, sessionFile, run, session } = cli;
 const kpOf = (s) => nacl.sign.keyPair.fromSecretKey(new Uint8Array(Buffer.from(s.edPrivate, 'base64')));
-const driveKeys = (userHash) => {
-    const keys = Crypto.createEditCryptor2(userHash.split('/')[4]);
-    keys.channel = Buffer.from(keys.chanId.replace(/-/g, '/'), 'base64').toString('hex');
-    return keys;
-};
-
 // The drive as CryptPad's JS stack reads it.
-async function jsDrive(userHash) {
-    const pad = await openPad(srv.url || `ws://127.0.0.1:${srv.port}/cryptpad_websocket`, driveKeys(userHash));
-    try { return { doc: JSON.parse(pad.authDoc()), channel: driveKeys(userHash).channel }; } finally { pad.stop(); }
-}
+const jsDrive = (userHash) => readDrive(srv.url || `ws://127.0.0.1:${srv.port}/cryptpad_websocket`, userHash);
 
 async function pins(s) {
     const rpc = await Rpc.open(srv, kpOf(s));

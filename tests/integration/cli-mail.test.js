@@ -13,8 +13,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const nacl = require('tweetnacl');
-const { startServer, cliSandbox, Client, ROOT } = require('./lib.js');
-const { Crypto, openPad } = require(path.join(ROOT, 'tests/conformance/lib/realstack.js'));
+const { startServer, cliSandbox, Client, readDrive, registerAccounts, ROOT } = require('./lib.js');
+const { Crypto } = require(path.join(ROOT, 'tests/conformance/lib/realstack.js'));
 const { Rpc, pinHash } = require(path.join(ROOT, 'tests/conformance/lib/api.js'));
 
 const A = cliSandbox('bp-mail-a-');
@@ -22,16 +22,7 @@ const B = cliSandbox('bp-mail-b-');
 const C = cliSandbox('bp-mail-c-');
 let srv;
 
-const driveKeys = (userHash) => {
-    const keys = Crypto.createEditCryptor2(userHash.split('/')[4]);
-    keys.channel = Buffer.from(keys.chanId.replace(/-/g, '/'), 'base64').toString('hex');
-    return keys;
-};
-async function jsDrive(cli) {
-    const keys = driveKeys(cli.session().userHash);
-    const pad = await openPad(srv.url, keys);
-    try { return { doc: JSON.parse(pad.authDoc()), channel: keys.channel }; } finally { pad.stop(); }
-}
+const jsDrive = (cli) => readDrive(srv.url, cli.session().userHash);
 async function rawHistory(chan) {
     const c = await Client.connect(srv.url);
     try { await c.join(chan); return (await c.history(chan)).map((m) => ({ ct: m[4], time: m[5] })).filter((m) => typeof m.ct === 'string'); } finally { c.close(); }
@@ -49,11 +40,7 @@ const b64FromUrl = (s) => { s = s.replace(/-/g, '/'); return s + '='.repeat((4 -
 
 test.before(async () => {
     srv = await startServer({ args: ['--sandbox-port', '0'] });
-    for (const [cli, name] of [[A, 'alice'], [B, 'bob'], [C, 'carol']]) {
-        cli.server = `http://127.0.0.1:${srv.port}`;
-        const r = await cli.run(['register', name], { password: `${name}-password` });
-        assert.equal(r.code, 0, r.stderr);
-    }
+    await registerAccounts(srv, [[A, 'alice'], [B, 'bob'], [C, 'carol']]);
 });
 test.after(async () => {
     if (srv) await srv.stop();

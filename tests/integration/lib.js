@@ -146,4 +146,31 @@ function cliSandbox(prefix) {
     return cli;
 }
 
-module.exports = { startServer, Client, health, sleep, freePort, cliSandbox, BIN, ROOT };
+// An account's drive keys (userHash from the CLI's session file), with the
+// drive channel in hex as the server names it.
+function driveKeys(userHash) {
+    const { Crypto } = require(path.join(ROOT, 'tests/conformance/lib/realstack.js'));
+    const keys = Crypto.createEditCryptor2(userHash.split('/')[4]);
+    keys.channel = Buffer.from(keys.chanId.replace(/-/g, '/'), 'base64').toString('hex');
+    return keys;
+}
+
+// The drive as CryptPad's JS stack (chainpad-netflux + chainpad-crypto) reads it.
+async function readDrive(url, userHash) {
+    const { openPad } = require(path.join(ROOT, 'tests/conformance/lib/realstack.js'));
+    const keys = driveKeys(userHash);
+    const pad = await openPad(url, keys);
+    try { return { doc: JSON.parse(pad.authDoc()), channel: keys.channel }; } finally { pad.stop(); }
+}
+
+// Registers each [cli, name] with the CLI (password `${name}-password`) on srv.
+async function registerAccounts(srv, accounts) {
+    const assert = require('node:assert/strict');
+    for (const [cli, name] of accounts) {
+        cli.server = `http://127.0.0.1:${srv.port}`;
+        const r = await cli.run(['register', name], { password: `${name}-password` });
+        assert.equal(r.code, 0, r.stderr);
+    }
+}
+
+module.exports = { startServer, Client, health, sleep, freePort, cliSandbox, driveKeys, readDrive, registerAccounts, BIN, ROOT };
